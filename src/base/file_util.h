@@ -1,0 +1,41 @@
+// Small POSIX file helpers returning Status/Result. All paths are byte strings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace nydus {
+
+// Reads the whole file. Refuses files larger than `max_size` bytes.
+Result<Bytes> ReadWholeFile(const std::string& path, uint64_t max_size = 1ull << 32);
+// Writes `data` to `path` (create/truncate, mode 0644).
+Status WriteWholeFile(const std::string& path, ByteSpan data);
+
+// An owned file descriptor, closed on destruction.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.Release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() { int f = fd_; fd_ = -1; return f; }
+  void Reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// pread/pwrite loops that handle EINTR and short transfers.
+Status PreadFull(int fd, void* buf, size_t len, uint64_t off, const std::string& what);
+Status WriteFull(int fd, const void* buf, size_t len, const std::string& what);
+
+}  // namespace nydus

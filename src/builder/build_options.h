@@ -1,0 +1,37 @@
+// Options of one `nydus-image create` build, already validated by the CLI.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "format/rafs.h"
+
+namespace nydus::builder {
+
+enum class WhiteoutSpec { kOci, kOverlayfs, kNone };
+enum class PrefetchPolicy { kNone, kFs, kBlob };
+
+struct BuildOptions {
+  std::string source;            // directory to build from
+  std::string bootstrap_path;    // -B; empty: <blob_dir>/<sha256 of bootstrap>
+  std::string blob_dir;          // -D; the blob is written as <blob_dir>/<blob id>
+  std::string blob_path;         // -b; explicit blob file (may be a FIFO)
+  std::string parent_bootstrap;  // --parent-bootstrap
+  std::string chunk_dict;        // --chunk-dict bootstrap path
+  uint32_t fs_version = 6;
+  format::Compressor compressor = format::Compressor::kZstd;
+  format::Digester digester = format::Digester::kBlake3;
+  uint32_t chunk_size = format::kDefaultChunkSize;
+  WhiteoutSpec whiteout_spec = WhiteoutSpec::kOci;
+  PrefetchPolicy prefetch_policy = PrefetchPolicy::kNone;
+  std::vector<std::string> prefetch_patterns;  // absolute paths
+  bool repeatable = false;       // explicit_uidgid = !repeatable
+  bool aligned_chunk = false;    // always on for v6
+  bool blob_inline_meta = false;
+  bool blob_toc = false;         // --features blob-toc (v6 only)
+  std::string blob_id;           // --blob-id (forced id)
+  size_t threads = 0;            // 0: all cores
+};
+
+}  // namespace nydus::builder

@@ -1,0 +1,52 @@
+#include "meta/image.h"
+
+#include <algorithm>
+
+namespace nydus::meta {
+
+uint64_t BlobInfo::CompressedDataSize() const {
+  using namespace format;
+  if (features & kBlobSeparate) return compressed_size;
+  uint64_t tar = (features & kBlobHasTarHeader) ? 512 : 0;
+  if ((features & kBlobCapTarToc) && ci_offset != 0) return ci_offset >= tar ? ci_offset - tar : 0;
+  return compressed_size;
+}
+
+const Xattr* Inode::FindXattr(const std::string& name) const {
+  for (const auto& x : xattrs) {
+    if (x.name == name) return &x;
+  }
+  return nullptr;
+}
+
+static bool NameLess(const std::unique_ptr<Node>& a, const std::string& name) {
+  return a->name < name;  // std::string compares as unsigned bytes via char_traits
+}
+
+Node* Node::FindChild(const std::string& name) const {
+  auto it = std::lower_bound(children.begin(), children.end(), name, NameLess);
+  return (it != children.end() && (*it)->name == name) ? it->get() : nullptr;
+}
+
+void Node::PutChild(std::unique_ptr<Node> child) {
+  auto it = std::lower_bound(children.begin(), children.end(), child->name, NameLess);
+  if (it != children.end() && (*it)->name == child->name) {
+    *it = std::move(child);
+  } else {
+    children.insert(it, std::move(child));
+  }
+}
+
+bool Node::RemoveChild(const std::string& name) {
+  auto it = std::lower_bound(children.begin(), children.end(), name, NameLess);
+  if (it == children.end() || (*it)->name != name) return false;
+  children.erase(it);
+  return true;
+}
+
+void Node::SortChildren() {
+  std::sort(children.begin(), children.end(),
+            [](const auto& a, const auto& b) { return a->name < b->name; });
+}
+
+}  // namespace nydus::meta
