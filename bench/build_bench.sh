@@ -50,7 +50,7 @@ PYEOF
 }
 
 # One benchmark case: NAME, output path to size (file or dir), command (with {OUT} placeholder)
-declare -A CMDS SIZES RESULT
+declare -A CMDS RESULT
 CASES=(nydus-lz4 erofs-lz4 nydus-zstd squashfs-zstd)
 CMDS[nydus-lz4]="$NYDUS_IMAGE create -B {OUT}/image.boot -D {OUT}/blobs --compressor lz4_block $SRC"
 CMDS[erofs-lz4]="mkfs.erofs -zlz4 {OUT}/image.erofs $SRC"
@@ -60,7 +60,6 @@ CMDS[squashfs-zstd]="mksquashfs $SRC {OUT}/image.sqfs -comp zstd -noappend -proc
 echo "source: $SRC ($(find "$SRC" -xdev | wc -l) entries, $(du -sm --apparent-size "$SRC" | cut -f1) MiB apparent)" >&2
 echo "machine: $(nproc) cpu(s), kernel $(uname -r); drop caches between runs: $DROP; runs: $RUNS" >&2
 for c in "${CASES[@]}"; do
-  walls=()
   lines=()
   for ((r = 1; r <= RUNS; r++)); do
     d=$OUT/$c
