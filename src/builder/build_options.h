@@ -32,6 +32,7 @@ struct BuildOptions {
   bool blob_toc = false;         // --features blob-toc (v6 only)
   std::string blob_id;           // --blob-id (forced id)
   size_t threads = 0;            // 0: all cores
+  bool verify_after_build = true;  // read the bootstrap back and validate it (--disable-check)
 };
 
 }  // namespace nydus::builder

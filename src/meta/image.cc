@@ -7,9 +7,12 @@ namespace nydus::meta {
 uint64_t BlobInfo::CompressedDataSize() const {
   using namespace format;
   if (features & kBlobSeparate) return compressed_size;
+  if (!(features & kBlobCapTarToc)) return compressed_size;  // built by nydus 2.1 or older
   uint64_t tar = (features & kBlobHasTarHeader) ? 512 : 0;
-  if ((features & kBlobCapTarToc) && ci_offset != 0) return ci_offset >= tar ? ci_offset - tar : 0;
-  return compressed_size;
+  // v6 (valid CI): chunk data ends where the CI starts; v5: the whole blob minus the header.
+  uint64_t end = (ci_compressed_size != 0 && ci_uncompressed_size != 0) ? ci_offset
+                                                                         : compressed_size;
+  return end >= tar ? end - tar : 0;
 }
 
 const Xattr* Inode::FindXattr(const std::string& name) const {

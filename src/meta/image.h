@@ -84,6 +84,7 @@ struct Inode {
   std::vector<ChunkInfo> chunks;  // for regular files, in file order
   Digest v5_digest{};             // v5 inode digest (recomputed by the v5 writer)
   uint64_t ino = 0;               // inode number as stored (v5 i_ino; v6 i_ino)
+  uint64_t nid = 0;               // v6: nid it was decoded from (nydusd's inode number); else 0
 
   bool IsDir() const { return S_ISDIR(mode); }
   bool IsReg() const { return S_ISREG(mode); }

@@ -1,0 +1,249 @@
+// `nydus-image check`, `inspect` and `stat`: read-only commands over bootstraps.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "base/file_util.h"
+#include "base/json.h"
+#include "meta/blob_meta_reader.h"
+#include "meta/bootstrap_reader.h"
+#include "meta/inspect.h"
+#include "tools/nydus_image_cmds.h"
+
+namespace nydus::tools {
+namespace {
+
+Result<std::string> PickBootstrap(const std::string& positional, const std::string& flag) {
+  if (!positional.empty() && !flag.empty() && positional != flag) {
+    return Status::InvalidArgument("give the bootstrap either as BOOTSTRAP or with -B, not both");
+  }
+  std::string p = positional.empty() ? flag : positional;
+  if (p.empty()) return Status::InvalidArgument("missing bootstrap: pass BOOTSTRAP or -B FILE");
+  return p;
+}
+
+// Cross-checks every chunk of blob `idx` against the blob's own CI array (read from the
+// blob file in `blob_dir`), and the file size against the blob table.
+Status CheckBlobFile(const meta::Image& image, uint32_t idx, const std::string& blob_dir) {
+  const meta::BlobInfo& blob = image.blobs[idx];
+  std::string path = blob_dir + "/" + blob.blob_id;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Status::FromErrno(errno, "blob " + blob.blob_id);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
+  if (static_cast<uint64_t>(st.st_size) != blob.compressed_size &&
+      !(blob.features & format::kBlobInlinedFsMeta)) {
+    return Status::Corruption("blob " + blob.blob_id + ": file size " +
+                              std::to_string(st.st_size) + " differs from blob table size " +
+                              std::to_string(blob.compressed_size));
+  }
+  if (!image.IsV6()) return Status::OK();
+  meta::BlobReadFn read = [&](uint64_t off, std::span<uint8_t> buf) {
+    return PreadFull(fd.get(), buf.data(), buf.size(), off, path);
+  };
+  ASSIGN_OR_RETURN(auto cis, meta::ReadBlobChunkInfos(blob, read));
+  Status st_out;
+  meta::WalkTree(*image.root, [&](const meta::Node& n, const std::string& p) {
+    for (const auto& c : n.inode->chunks) {
+      if (c.blob_index != idx) continue;
+      if (c.index >= cis.size()) {
+        st_out = Status::Corruption(p + ": chunk index " + std::to_string(c.index) +
+                                    " beyond blob " + blob.blob_id + " CI array");
+        return false;
+      }
+      const auto& ci = cis[c.index];
+      if (ci.compressed_offset != c.compressed_offset || ci.compressed_size != c.compressed_size ||
+          ci.uncompressed_offset != c.uncompressed_offset ||
+          ci.uncompressed_size != c.uncompressed_size) {
+        st_out = Status::Corruption(p + ": chunk " + std::to_string(c.index) +
+                                    " differs between bootstrap and blob " + blob.blob_id);
+        return false;
+      }
+    }
+    return true;
+  });
+  return st_out;
+}
+
+}  // namespace
+
+void AddCheckCommand(CLI::App& app, CheckArgs* a) {
+  CLI::App* c = app.add_subcommand("check", "Validate RAFS filesystem metadata");
+  c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
+  c->add_option("-B,--bootstrap", a->bootstrap, "[Deprecated] File path of RAFS meta blob/bootstrap");
+  c->add_option("-D,--blob-dir", a->blob_dir,
+                "Directory for localfs storage backend, hosting data blobs and cache files");
+  c->add_flag("-v,--verbose", a->verbose, "Output message in verbose mode");
+  c->add_option("-J,--output-json", a->output_json,
+                "File path to save operation result in JSON format");
+}
+
+Status RunCheck(const CheckArgs& a) {
+  ASSIGN_OR_RETURN(std::string path, PickBootstrap(a.bootstrap_pos, a.bootstrap));
+  auto image = meta::ReadBootstrapFile(path);
+  if (!image.ok()) return image.status().WithContext("failed to check bootstrap " + path);
+  if (!a.blob_dir.empty()) {
+    for (uint32_t i = 0; i < image->blobs.size(); ++i) {
+      RETURN_IF_ERROR(CheckBlobFile(*image, i, a.blob_dir));
+    }
+  }
+  if (a.verbose) std::cout << meta::TreeListing(*image).dump(2) << "\n";
+  std::cout << "RAFS filesystem metadata is valid, referenced data blobs: \n"
+            << meta::FormatBlobTable(*image);
+  if (!a.output_json.empty()) {
+    Json j;
+    j["version"] = kNydusImageVersion;
+    j["bootstrap"] = path;
+    std::vector<std::string> ids;
+    for (const auto& b : image->blobs) ids.push_back(b.blob_id);
+    j["blobs"] = ids;
+    j["trace"] = Json::object();
+    j["fs_version"] = image->IsV6() ? "6" : "5";
+    j["compressor"] = format::CompressorName(image->compressor);
+    std::string text = j.dump();
+    RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
+  }
+  return Status::OK();
+}
+
+void AddInspectCommand(CLI::App& app, InspectArgs* a) {
+  CLI::App* c = app.add_subcommand("inspect", "Inspect RAFS filesystem metadata in interactive or request mode");
+  c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
+  c->add_option("-B,--bootstrap", a->bootstrap, "[Deprecated] File path of RAFS meta blob/bootstrap");
+  c->add_option("-D,--blob-dir", a->blob_dir,
+                "Directory for localfs storage backend, hosting data blobs and cache files");
+  c->add_option("-R,--request", a->request, "Inspect RAFS filesystem metadata in request mode")
+      ->check(CLI::IsMember({"stats", "ls", "stat", "blobs", "prefetch", "tree"}));
+}
+
+namespace {
+
+std::string JoinPath(const std::string& cwd, const std::string& arg) {
+  if (!arg.empty() && arg[0] == '/') return arg;
+  return cwd == "/" ? "/" + arg : cwd + "/" + arg;
+}
+
+// One inspect command; returns false on exit.
+bool RunInspectLine(const meta::Image& image, const std::string& line, std::string* cwd) {
+  std::string cmd = line.substr(0, line.find(' '));
+  std::string arg = line.size() > cmd.size() ? line.substr(cmd.size() + 1) : "";
+  Result<Json> out = Json();
+  if (cmd == "exit" || cmd == "q") return false;
+  if (cmd == "stats") out = meta::InspectStats(image);
+  else if (cmd == "blobs") out = meta::InspectBlobs(image);
+  else if (cmd == "prefetch") out = meta::InspectPrefetch(image);
+  else if (cmd == "tree") out = meta::TreeListing(image);
+  else if (cmd == "ls") out = meta::InspectLs(image, *cwd);
+  else if (cmd == "stat") out = meta::InspectStat(image, JoinPath(*cwd, arg));
+  else if (cmd == "cd") {
+    std::string target = arg.empty() ? "/" : JoinPath(*cwd, arg);
+    auto ls = meta::InspectLs(image, target);
+    if (ls.ok()) *cwd = target;
+    else std::cout << ls.status().message() << "\n";
+    return true;
+  } else if (cmd == "help" || cmd.empty()) {
+    std::cout << "commands: stats, ls, cd <dir>, stat <file>, blobs, prefetch, tree, help, exit|q\n";
+    return true;
+  } else {
+    std::cout << "unknown command '" << cmd << "', try help\n";
+    return true;
+  }
+  if (out.ok()) std::cout << out->dump(2) << "\n";
+  else std::cout << out.status().message() << "\n";
+  return true;
+}
+
+}  // namespace
+
+Status RunInspect(const InspectArgs& a) {
+  ASSIGN_OR_RETURN(std::string path, PickBootstrap(a.bootstrap_pos, a.bootstrap));
+  ASSIGN_OR_RETURN(meta::Image image, meta::ReadBootstrapFile(path));
+  std::string cwd = "/";
+  if (!a.request.empty()) {
+    Result<Json> out = Json();
+    if (a.request == "stats") out = meta::InspectStats(image);
+    else if (a.request == "blobs") out = meta::InspectBlobs(image);
+    else if (a.request == "prefetch") out = meta::InspectPrefetch(image);
+    else if (a.request == "tree") out = meta::TreeListing(image);
+    else if (a.request == "ls") out = meta::InspectLs(image, "/");
+    else if (a.request == "stat") out = meta::InspectStat(image, "/");
+    if (!out.ok()) return out.status();
+    std::cout << out->dump() << "\n";
+    return Status::OK();
+  }
+  std::string line;
+  while (true) {
+    std::cout << "Inspecting Rafs :> " << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    if (!RunInspectLine(image, line, &cwd)) break;
+  }
+  return Status::OK();
+}
+
+void AddStatCommand(CLI::App& app, StatArgs* a) {
+  CLI::App* c = app.add_subcommand("stat", "Generate statistics information from RAFS filesystems");
+  c->add_option("-B,--bootstrap", a->bootstrap, "Generate statistics information for the RAFS filesystem");
+  c->add_option("-D,--blob-dir", a->blob_dir,
+                "Generate statistics information for all RAFS filesystems in the directory");
+  c->add_option("-T,--target", a->target,
+                "Generate statistics information for the target RAFS filesystem after deduplicating "
+                "data chunks available in other RAFS filesystems");
+  c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
+      ->default_str("blake3")
+      ->check(CLI::IsMember({"blake3", "sha256"}));
+  c->add_option("-J,--output-json", a->output_json,
+                "File path to save operation result in JSON format");
+}
+
+Status RunStat(const StatArgs& a) {
+  std::vector<std::string> paths;
+  if (!a.bootstrap.empty()) paths.push_back(a.bootstrap);
+  if (!a.blob_dir.empty()) {
+    DIR* d = ::opendir(a.blob_dir.c_str());
+    if (!d) return Status::FromErrno(errno, "open " + a.blob_dir);
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || n.find('.') != std::string::npos) continue;
+      names.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) {
+      std::string p = a.blob_dir + "/" + n;
+      // Blobs share the directory with bootstraps: keep only files that parse as bootstraps.
+      if (meta::ReadBootstrapFile(p).ok()) paths.push_back(p);
+    }
+  }
+  if (!a.target.empty()) paths.push_back(a.target);
+  if (paths.empty()) return Status::InvalidArgument("give -B BOOTSTRAP, -D DIR or -T TARGET");
+  std::vector<meta::Image> images;
+  for (const auto& p : paths) {
+    auto img = meta::ReadBootstrapFile(p);
+    if (!img.ok()) return img.status().WithContext(p);
+    // Chunks are compared by digest, so every image must use the same digester.
+    if (format::DigesterName(img->digester) != a.digester) {
+      return Status::InvalidArgument(p + ": chunk digester is " +
+                                     format::DigesterName(img->digester) + ", not " + a.digester +
+                                     " (pass --digester " + format::DigesterName(img->digester) + ")");
+    }
+    images.push_back(std::move(*img));
+  }
+  std::vector<const meta::Image*> ptrs;
+  for (const auto& i : images) ptrs.push_back(&i);
+  Json out = meta::ChunkStats(ptrs);
+  std::cout << out.dump(2) << "\n";
+  if (!a.output_json.empty()) {
+    std::string text = out.dump(2);
+    RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
+  }
+  return Status::OK();
+}
+
+}  // namespace nydus::tools

@@ -1,0 +1,56 @@
+// Subcommands of nydus-image: argument structs, CLI11 registration and runners.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace nydus::tools {
+
+inline constexpr const char* kNydusImageVersion = "2.2.5-nydus-cpp";
+
+struct CreateArgs {
+  std::string source;
+  std::string type = "dir-rafs";
+  std::string bootstrap, blob_dir, blob, blob_id;
+  bool blob_inline_meta = false;
+  std::string chunk_size;  // hex, with or without 0x
+  std::string compressor = "zstd";
+  std::string digester = "blake3";
+  std::string fs_version = "6";
+  std::vector<std::string> features;
+  std::string chunk_dict;
+  std::string parent_bootstrap;
+  bool aligned_chunk = false;
+  bool repeatable = false;
+  bool disable_check = false;
+  std::string whiteout_spec = "oci";
+  std::string prefetch_policy = "none";
+  std::string output_json;
+};
+void AddCreateCommand(CLI::App& app, CreateArgs* args);
+Status RunCreate(const CreateArgs& args);
+
+struct CheckArgs {
+  std::string bootstrap_pos, bootstrap, blob_dir, output_json;
+  bool verbose = false;
+};
+void AddCheckCommand(CLI::App& app, CheckArgs* args);
+Status RunCheck(const CheckArgs& args);
+
+struct InspectArgs {
+  std::string bootstrap_pos, bootstrap, blob_dir, request;
+};
+void AddInspectCommand(CLI::App& app, InspectArgs* args);
+Status RunInspect(const InspectArgs& args);
+
+struct StatArgs {
+  std::string bootstrap, blob_dir, target, digester = "blake3", output_json;
+};
+void AddStatCommand(CLI::App& app, StatArgs* args);
+Status RunStat(const StatArgs& args);
+
+}  // namespace nydus::tools

@@ -1,0 +1,154 @@
+// `nydus-image create`: flags → BuildOptions → builder::Build → summary and output JSON.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "base/file_util.h"
+#include "base/json.h"
+#include "base/logging.h"
+#include "builder/builder.h"
+#include "compress/compressor.h"
+#include "tools/nydus_image_cmds.h"
+
+namespace nydus::tools {
+
+void AddCreateCommand(CLI::App& app, CreateArgs* a) {
+  CLI::App* c = app.add_subcommand("create", "Create RAFS filesystems from directories");
+  c->add_option("SOURCE", a->source, "source from which to build the RAFS filesystem")
+      ->required();
+  c->add_option("-t,--type,--source-type", a->type, "Conversion type:")
+      ->default_str("dir-rafs")
+      ->check(CLI::IsMember({"directory", "dir-rafs"}));
+  c->add_option("-B,--bootstrap", a->bootstrap,
+                "File path to save the generated RAFS metadata blob");
+  c->add_option("-D,--blob-dir", a->blob_dir,
+                "Directory path to save generated RAFS metadata and data blobs");
+  c->add_option("-b,--blob", a->blob, "File path to save the generated RAFS data blob");
+  c->add_flag("--blob-inline-meta,--inline-bootstrap", a->blob_inline_meta,
+              "Inline RAFS metadata and blob metadata into the data blob");
+  c->add_option("--blob-id", a->blob_id, "OSS object id for the generated RAFS data blob");
+  c->add_option("--chunk-size", a->chunk_size,
+                "Set the size of data chunks, must be power of two and between "
+                "0x1000-0x1000000: [default: 0x100000]");
+  c->add_option("--compressor", a->compressor, "Algorithm to compress data chunks:")
+      ->default_str("zstd")
+      ->check(CLI::IsMember({"none", "lz4_block", "zstd"}));
+  c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
+      ->default_str("blake3")
+      ->check(CLI::IsMember({"blake3", "sha256"}));
+  c->add_option("-v,--fs-version", a->fs_version, "Set RAFS format version number:")
+      ->default_str("6")
+      ->check(CLI::IsMember({"5", "6"}));
+  c->add_option("--features", a->features, "Enable/disable features")
+      ->check(CLI::IsMember({"blob-toc"}))
+      ->delimiter(',');
+  c->add_option("--chunk-dict", a->chunk_dict,
+                "File path of chunk dictionary for data deduplication");
+  c->add_option("--parent-bootstrap", a->parent_bootstrap,
+                "File path of the parent/referenced RAFS metadata blob (optional)");
+  c->add_flag("--aligned-chunk", a->aligned_chunk,
+              "Align uncompressed data chunks to 4K, only for RAFS V5");
+  c->add_flag("--repeatable", a->repeatable, "Generate reproducible RAFS metadata");
+  c->add_flag("--disable-check", a->disable_check,
+              "Disable RAFS metadata validation after build")
+      ->group("");
+  c->add_option("--whiteout-spec", a->whiteout_spec,
+                "Set the type of whiteout specification:")
+      ->default_str("oci")
+      ->check(CLI::IsMember({"oci", "overlayfs", "none"}));
+  c->add_option("--prefetch-policy", a->prefetch_policy,
+                "Set data prefetch policy (patterns are read from stdin):")
+      ->default_str("none")
+      ->check(CLI::IsMember({"fs", "blob", "none"}));
+  c->add_option("-J,--output-json", a->output_json,
+                "File path to save operation result in JSON format");
+}
+
+// The reference parses --chunk-size as hex, with or without a 0x prefix.
+static Result<uint32_t> ParseChunkSize(const std::string& s) {
+  std::string hex = s;
+  if (hex.rfind("0x", 0) == 0 || hex.rfind("0X", 0) == 0) hex = hex.substr(2);
+  if (hex.empty() || hex.size() > 8 ||
+      hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+    return Status::InvalidArgument("invalid --chunk-size '" + s + "': expected hex like 0x100000");
+  }
+  return static_cast<uint32_t>(std::stoul(hex, nullptr, 16));
+}
+
+static Result<std::vector<std::string>> ReadPatternsFromStdin() {
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(std::cin, line)) out.push_back(line);
+  return out;
+}
+
+static Result<builder::BuildOptions> ToBuildOptions(const CreateArgs& a) {
+  builder::BuildOptions o;
+  o.source = a.source;
+  o.bootstrap_path = a.bootstrap;
+  o.blob_dir = a.blob_dir;
+  o.blob_path = a.blob;
+  o.blob_id = a.blob_id;
+  o.parent_bootstrap = a.parent_bootstrap;
+  o.chunk_dict = a.chunk_dict;
+  if (o.chunk_dict.rfind("bootstrap=", 0) == 0) o.chunk_dict = o.chunk_dict.substr(10);
+  o.fs_version = a.fs_version == "5" ? 5 : 6;
+  ASSIGN_OR_RETURN(o.compressor, compress::ParseCompressor(a.compressor));
+  o.digester = a.digester == "sha256" ? format::Digester::kSha256 : format::Digester::kBlake3;
+  if (!a.chunk_size.empty()) {
+    ASSIGN_OR_RETURN(o.chunk_size, ParseChunkSize(a.chunk_size));
+  }
+  o.whiteout_spec = a.whiteout_spec == "overlayfs" ? builder::WhiteoutSpec::kOverlayfs
+                    : a.whiteout_spec == "none"    ? builder::WhiteoutSpec::kNone
+                                                   : builder::WhiteoutSpec::kOci;
+  o.prefetch_policy = a.prefetch_policy == "fs"     ? builder::PrefetchPolicy::kFs
+                      : a.prefetch_policy == "blob" ? builder::PrefetchPolicy::kBlob
+                                                    : builder::PrefetchPolicy::kNone;
+  if (o.prefetch_policy != builder::PrefetchPolicy::kNone) {
+    ASSIGN_OR_RETURN(o.prefetch_patterns, ReadPatternsFromStdin());
+  }
+  o.repeatable = a.repeatable;
+  o.aligned_chunk = a.aligned_chunk || o.fs_version == 6;
+  o.blob_inline_meta = a.blob_inline_meta;
+  for (const auto& f : a.features) o.blob_toc |= (f == "blob-toc");
+  o.verify_after_build = !a.disable_check;
+  if (const char* t = std::getenv("NYDUS_BUILD_THREADS"); t && *t) {
+    o.threads = static_cast<size_t>(std::strtoul(t, nullptr, 10));
+  }
+  RETURN_IF_ERROR(builder::ValidateOptions(o));
+  return o;
+}
+
+static std::string BlobListString(const std::vector<std::string>& ids) {
+  std::string s = "[";
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? ", \"" : "\"") + ids[i] + "\"";
+  return s + "]";
+}
+
+Status RunCreate(const CreateArgs& a) {
+  ASSIGN_OR_RETURN(builder::BuildOptions opts, ToBuildOptions(a));
+  ASSIGN_OR_RETURN(builder::BuildResult res, builder::Build(opts));
+  std::ostringstream summary;
+  summary << "meta blob path: "
+          << (res.bootstrap_path.empty() ? "<none>" : res.bootstrap_path) << "\n"
+          << "data blob size: 0x" << std::hex << res.blob_size << std::dec << "\n"
+          << "data blobs: " << BlobListString(res.blob_ids);
+  LOG_INFO("successfully built RAFS filesystem: \n{}", summary.str());
+  if (!a.output_json.empty()) {
+    Json j;
+    j["version"] = kNydusImageVersion;
+    j["bootstrap"] = res.bootstrap_path;
+    j["blobs"] = res.blob_ids;
+    j["trace"] = Json::object();
+    j["fs_version"] = a.fs_version;
+    j["compressor"] = a.compressor;
+    std::string text = j.dump(2);
+    RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
+  }
+  return Status::OK();
+}
+
+}  // namespace nydus::tools
