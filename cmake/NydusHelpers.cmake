@@ -4,6 +4,8 @@
 # nydus_<component>. DEPS may name only components listed in ALLOWED_DEPS_<component> in
 # src/CMakeLists.txt: this is how the one-way dependency rule is enforced.
 # Unit tests (*_test.cc) become one binary nydus_<component>_test registered with CTest.
+include(GoogleTest)
+
 function(nydus_library)
   cmake_parse_arguments(ARG "" "NAME" "DEPS;EXTERNAL" ${ARGN})
   set(name ${ARG_NAME})
@@ -38,7 +40,9 @@ function(nydus_library)
       target_compile_definitions(nydus_${name}_test PRIVATE
         NYDUS_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/../shared/fixtures/nydus"
         NYDUS_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-      add_test(NAME unit.${name} COMMAND nydus_${name}_test)
+      # One CTest test per GoogleTest case, so the summary counts real tests.
+      gtest_discover_tests(nydus_${name}_test TEST_PREFIX "${name}." DISCOVERY_MODE PRE_TEST
+                           PROPERTIES LABELS unit)
     endif()
   endif()
 endfunction()

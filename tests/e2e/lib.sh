@@ -195,7 +195,7 @@ find_nydus_image() {
       return 0
     fi
   done
-  skip "nydus-image not built (set NYDUS_IMAGE=/path/to/nydus-image or build target nydus-image)"
+  fail "nydus-image not built (set NYDUS_IMAGE=/path/to/nydus-image or build target nydus-image)"
 }
 
 # fixtures_dir: prints <shared>/fixtures/nydus or skips
