@@ -48,3 +48,19 @@ echo "    $list"
 check_fixture v5-daemon-test "$FIX/bootstrap/nydusd_daemon_test_bootstrap"
 check_fixture v5-blake3-lz4-nonrepeatable "$FIX/repeatable/blake3-lz4_block-non_repeatable" "$FIX/repeatable/blobs" "$REP_BLOB"
 check_fixture v5-sha256-nocompress-repeatable "$FIX/repeatable/sha256-nocompress-repeatable" "$FIX/repeatable/blobs" "$REP_BLOB"
+
+# inspect -R tree must list exactly the tree of each repeatable fixture's .result file
+# (the JSON array at its start; the md5 lines after it are for content checks).
+for f in blake3-lz4_block-non_repeatable sha256-nocompress-repeatable; do
+  phase "$f: inspect -R tree vs $f.result"
+  run "$NYDUS_IMAGE" inspect -R tree "$FIX/repeatable/$f"
+  python3 - "$LAST_LOG" "$FIX/repeatable/$f.result" <<'PY' || fail "$f: inspect -R tree differs from $f.result"
+import json, sys
+log = open(sys.argv[1]).read()
+got = json.loads(log[log.index('['):log.rindex(']') + 1])
+want = json.JSONDecoder().raw_decode(open(sys.argv[2]).read())[0]  # md5 lines follow the JSON
+if got != want:
+    print("got :", json.dumps(got)[:400]); print("want:", json.dumps(want)[:400]); sys.exit(1)
+print("    identical:", want[-1])
+PY
+done
