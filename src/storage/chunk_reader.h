@@ -36,16 +36,25 @@ class ChunkReader {
   ChunkReader& operator=(const ChunkReader&) = delete;
 
   // The decompressed bytes of `chunk` (exactly chunk.uncompressed_size), shared immutable.
+  // Chunks are cached by (blob_index, index); a cached chunk whose digest or size differs
+  // from `chunk` (two descriptors for one index: a corrupt bootstrap) is Corruption.
   Result<std::shared_ptr<const Bytes>> ReadChunk(const meta::ChunkInfo& chunk);
 
   // Reads file bytes [offset, offset + out.size()) of a regular file whose chunks are
-  // `chunks` and whose size is `file_size`; returns the number of bytes copied (short only
-  // at end of file).
+  // `chunks` (sorted by file_offset) and whose size is `file_size`; returns the number of
+  // bytes copied (short only at end of file; 0 at or past it). A byte of the range not
+  // covered by a chunk is Corruption; on any error no byte count is returned and `out` may
+  // be partly written.
   Result<size_t> ReadFile(const std::vector<meta::ChunkInfo>& chunks, uint64_t file_size,
                           uint64_t offset, std::span<uint8_t> out);
 
+  // Counters since construction. cache_misses counts chunk fetches started (one per
+  // single-flight leader); errors counts fetches that failed (waiters not counted again);
+  // coalesced counts ReadChunk calls that waited for another caller's fetch of the same
+  // chunk; cache_bytes is the current LRU footprint.
   struct Stats {
     uint64_t backend_reads = 0, backend_bytes = 0, cache_hits = 0, cache_misses = 0, errors = 0;
+    uint64_t coalesced = 0, cache_bytes = 0, cache_evictions = 0;
   };
   Stats stats() const;
 

@@ -1,0 +1,157 @@
+// The chunk miss path: locate, read, decompress, verify (see blob_chunk_source.h).
+
+#include "storage/blob_chunk_source.h"
+
+#include <string>
+
+#include "base/digest.h"
+#include "compress/compressor.h"
+#include "meta/blob_meta_reader.h"
+
+namespace nydus::storage {
+
+BlobChunkSource::BlobChunkSource(const meta::Image& image, BlobBackend* backend,
+                                 bool validate_digest)
+    : image_(image), backend_(backend), validate_digest_(validate_digest) {
+  slots_.reserve(image.blobs.size());
+  for (size_t i = 0; i < image.blobs.size(); ++i) slots_.push_back(std::make_unique<BlobSlot>());
+}
+
+BlobChunkSource::~BlobChunkSource() = default;
+
+std::string BlobChunkSource::Describe(const meta::ChunkInfo& chunk) const {
+  std::string id = chunk.blob_index < image_.blobs.size() ? image_.blobs[chunk.blob_index].blob_id
+                                                          : "#" + std::to_string(chunk.blob_index);
+  return "blob " + id + " chunk " + std::to_string(chunk.index);
+}
+
+Status BlobChunkSource::CheckDescriptor(const meta::ChunkInfo& chunk) const {
+  if (chunk.blob_index >= image_.blobs.size()) {
+    return Status::Corruption(Describe(chunk) + ": blob index " + std::to_string(chunk.blob_index) +
+                              " out of range (" + std::to_string(image_.blobs.size()) + " blobs)");
+  }
+  if (chunk.uncompressed_size == 0 || chunk.uncompressed_size > format::kMaxChunkSize) {
+    return Status::Corruption(Describe(chunk) + ": invalid uncompressed size " +
+                              std::to_string(chunk.uncompressed_size));
+  }
+  return Status::OK();
+}
+
+Result<Bytes> BlobChunkSource::Fetch(const meta::ChunkInfo& chunk) {
+  RETURN_IF_ERROR(CheckDescriptor(chunk));
+  ASSIGN_OR_RETURN(const BlobHandle* handle, GetBlob(chunk.blob_index));
+  ASSIGN_OR_RETURN(ChunkLocation loc, Locate(*handle, chunk));
+  Bytes stored(loc.compressed_size);
+  backend_reads_.fetch_add(1, std::memory_order_relaxed);
+  RETURN_IF_ERROR(
+      handle->reader->ReadAt(loc.compressed_offset, stored).WithContext(Describe(chunk)));
+  backend_bytes_.fetch_add(stored.size(), std::memory_order_relaxed);
+  ASSIGN_OR_RETURN(Bytes data, Decode(chunk, loc, std::move(stored)));
+  if (validate_digest_) RETURN_IF_ERROR(Verify(chunk, data));
+  return data;
+}
+
+Result<const BlobChunkSource::BlobHandle*> BlobChunkSource::GetBlob(uint32_t blob_index) {
+  BlobSlot& slot = *slots_[blob_index];
+  std::lock_guard<std::mutex> lock(slot.mu);
+  if (slot.handle == nullptr) {
+    ASSIGN_OR_RETURN(slot.handle, OpenBlob(image_.blobs[blob_index]));
+  }
+  return slot.handle.get();
+}
+
+Result<std::unique_ptr<const BlobChunkSource::BlobHandle>> BlobChunkSource::OpenBlob(
+    const meta::BlobInfo& blob) {
+  auto handle = std::make_unique<BlobHandle>();
+  ASSIGN_OR_RETURN(handle->reader, backend_->Open(blob.blob_id));
+  if (!image_.IsV6()) return std::unique_ptr<const BlobHandle>(std::move(handle));
+
+  if (blob.features & (format::kBlobSeparate | format::kBlobZran)) {
+    return Status::NotSupported("blob " + blob.blob_id + ": features " +
+                                format::BlobFeaturesString(blob.features) +
+                                " (zran / separate data) are not supported");
+  }
+  if (blob.chunk_count > 0) {
+    if (blob.ci_uncompressed_size == 0) {
+      return Status::Corruption("blob " + blob.blob_id + ": v6 blob of " +
+                                std::to_string(blob.chunk_count) + " chunks has no CI array");
+    }
+    BlobReader* reader = handle->reader.get();
+    auto read = [reader](uint64_t off, std::span<uint8_t> buf) { return reader->ReadAt(off, buf); };
+    auto ci = meta::ReadBlobChunkInfos(blob, read);
+    if (!ci.ok()) return ci.status().WithContext("blob " + blob.blob_id);
+    if (ci->size() != blob.chunk_count) {
+      return Status::Corruption("blob " + blob.blob_id + ": CI array has " +
+                                std::to_string(ci->size()) + " entries for " +
+                                std::to_string(blob.chunk_count) + " chunks");
+    }
+    handle->ci = std::move(ci).value();
+  }
+  return std::unique_ptr<const BlobHandle>(std::move(handle));
+}
+
+Result<ChunkLocation> BlobChunkSource::Locate(const BlobHandle& handle,
+                                              const meta::ChunkInfo& chunk) const {
+  const meta::BlobInfo& blob = image_.blobs[chunk.blob_index];
+  ChunkLocation loc;
+  if (image_.IsV6()) {
+    // The CI array is the authority for where chunk `index` is stored.
+    if (chunk.index >= handle.ci.size()) {
+      return Status::Corruption(Describe(chunk) + ": index beyond the CI array (" +
+                                std::to_string(handle.ci.size()) + " entries)");
+    }
+    const format::ChunkCompressInfo& ci = handle.ci[chunk.index];
+    if (ci.zran) return Status::NotSupported(Describe(chunk) + ": zran chunk");
+    if (ci.uncompressed_size != chunk.uncompressed_size) {
+      return Status::Corruption(Describe(chunk) + ": uncompressed size " +
+                                std::to_string(chunk.uncompressed_size) + " in the bootstrap but " +
+                                std::to_string(ci.uncompressed_size) + " in the CI array");
+    }
+    loc = {ci.compressed_offset, ci.compressed_size, ci.compressed};
+  } else {
+    loc = {chunk.compressed_offset, chunk.compressed_size, chunk.compressed()};
+  }
+  // Bound the allocation by what a valid chunk can occupy, whatever the descriptor says.
+  uint64_t limit = loc.compressed
+                       ? compress::CompressBound(blob.compressor, chunk.uncompressed_size)
+                       : chunk.uncompressed_size;
+  if (loc.compressed_size == 0 || loc.compressed_size > limit ||
+      (!loc.compressed && loc.compressed_size != chunk.uncompressed_size)) {
+    return Status::Corruption(Describe(chunk) + ": stored size " +
+                              std::to_string(loc.compressed_size) + " invalid for " +
+                              std::to_string(chunk.uncompressed_size) + " bytes" +
+                              (loc.compressed ? " compressed" : " uncompressed"));
+  }
+  if (blob.compressed_size != 0 &&
+      !RangeInside(loc.compressed_offset, loc.compressed_size, blob.compressed_size)) {
+    return Status::Corruption(Describe(chunk) + ": stored at " +
+                              std::to_string(loc.compressed_offset) + " (+" +
+                              std::to_string(loc.compressed_size) + ") beyond the blob's " +
+                              std::to_string(blob.compressed_size) + " bytes");
+  }
+  return loc;
+}
+
+Result<Bytes> BlobChunkSource::Decode(const meta::ChunkInfo& chunk, const ChunkLocation& loc,
+                                      Bytes stored) const {
+  if (!loc.compressed) return stored;  // Locate checked the size
+  format::Compressor algo = image_.blobs[chunk.blob_index].compressor;
+  Bytes out(chunk.uncompressed_size);
+  Status st = compress::Decompress(algo, stored, out);
+  if (!st.ok()) {
+    return Status::Corruption(Describe(chunk) + ": decompress (" + format::CompressorName(algo) +
+                              "): " + st.message());
+  }
+  return out;
+}
+
+Status BlobChunkSource::Verify(const meta::ChunkInfo& chunk, ByteSpan data) const {
+  auto algo = static_cast<DigestAlgo>(image_.digester);
+  Digest got = ComputeDigest(algo, data);
+  if (got == chunk.digest) return Status::OK();
+  return Status::Corruption(Describe(chunk) + ": digest mismatch (" + DigestAlgoName(algo) +
+                            " expected " + DigestHex(chunk.digest) + ", got " + DigestHex(got) +
+                            ")");
+}
+
+}  // namespace nydus::storage

@@ -1,0 +1,156 @@
+// ChunkReader: cache → single-flight → BlobChunkSource, and file-range reads over chunks.
+
+#include "storage/chunk_reader.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "storage/blob_chunk_source.h"
+#include "storage/chunk_cache.h"
+#include "storage/single_flight.h"
+
+namespace nydus::storage {
+
+namespace {
+
+using ChunkResult = Result<std::shared_ptr<const Bytes>>;
+
+// One piece of a file read: bytes [offset_in_chunk, +length) of `chunk`, copied to
+// out[out_offset]. A list of segments is the seam where adjacent chunk fetches can later
+// be merged into one backend request.
+struct Segment {
+  const meta::ChunkInfo* chunk;
+  uint64_t offset_in_chunk;
+  uint64_t length;
+  uint64_t out_offset;
+};
+
+// The index of the chunk whose file range contains `pos`: the last chunk starting at or
+// before it. Does not check that the chunk reaches `pos`.
+size_t FindChunk(const std::vector<meta::ChunkInfo>& chunks, uint64_t pos) {
+  auto it =
+      std::upper_bound(chunks.begin(), chunks.end(), pos,
+                       [](uint64_t p, const meta::ChunkInfo& c) { return p < c.file_offset; });
+  return it == chunks.begin() ? chunks.size() : static_cast<size_t>(it - chunks.begin()) - 1;
+}
+
+// Splits file bytes [begin, end) into per-chunk segments. Any byte not covered by a chunk
+// is Corruption: RAFS builders never leave holes between chunks.
+Result<std::vector<Segment>> PlanRead(const std::vector<meta::ChunkInfo>& chunks, uint64_t begin,
+                                      uint64_t end) {
+  std::vector<Segment> plan;
+  uint64_t pos = begin;
+  size_t i = FindChunk(chunks, pos);
+  while (pos < end) {
+    // The first chunk may start before `pos`; every following one must start exactly at it.
+    bool first = pos == begin;
+    if (i >= chunks.size() || chunks[i].file_offset > pos ||
+        (!first && chunks[i].file_offset != pos) ||
+        pos - chunks[i].file_offset >= chunks[i].uncompressed_size) {
+      return Status::Corruption("file offset " + std::to_string(pos) +
+                                " is not covered by any chunk (" + std::to_string(chunks.size()) +
+                                " chunks)");
+    }
+    const meta::ChunkInfo& c = chunks[i];
+    uint64_t in_chunk = pos - c.file_offset;
+    uint64_t len = std::min<uint64_t>(c.uncompressed_size - in_chunk, end - pos);
+    plan.push_back(Segment{&c, in_chunk, len, pos - begin});
+    pos += len;
+    ++i;
+  }
+  return plan;
+}
+
+}  // namespace
+
+struct ChunkReader::Impl {
+  Impl(const meta::Image& image, BlobBackend* backend, const ChunkReaderOptions& opts)
+      : source(image, backend, opts.validate_digest), cache(opts.cache_bytes) {}
+
+  ChunkResult Read(const meta::ChunkInfo& chunk);
+  // Accepts a cached or shared value only if it was fetched for the same chunk contents.
+  ChunkResult Match(const meta::ChunkInfo& chunk, const CachedChunk& value) const;
+
+  BlobChunkSource source;
+  ChunkCache cache;
+  SingleFlight<ChunkKey, Result<CachedChunk>, ChunkKeyHash> flights;
+  std::atomic<uint64_t> cache_hits{0};
+  std::atomic<uint64_t> cache_misses{0};
+  std::atomic<uint64_t> errors{0};
+};
+
+ChunkResult ChunkReader::Impl::Match(const meta::ChunkInfo& chunk, const CachedChunk& value) const {
+  if (value.digest != chunk.digest || value.data->size() != chunk.uncompressed_size) {
+    return Status::Corruption(source.Describe(chunk) +
+                              ": conflicting chunk descriptors for one chunk index (digest " +
+                              DigestHex(chunk.digest) + " vs " + DigestHex(value.digest) + ")");
+  }
+  return value.data;
+}
+
+ChunkResult ChunkReader::Impl::Read(const meta::ChunkInfo& chunk) {
+  RETURN_IF_ERROR(source.CheckDescriptor(chunk));
+  ChunkKey key{chunk.blob_index, chunk.index};
+  if (CachedChunk hit = cache.Lookup(key); hit.data != nullptr) {
+    cache_hits.fetch_add(1, std::memory_order_relaxed);
+    return Match(chunk, hit);
+  }
+  // The leader re-checks the cache: a previous leader for this key may have published the
+  // chunk and left between our lookup and our registration (see single_flight.h).
+  auto lead = [&]() -> Result<CachedChunk> {
+    if (CachedChunk hit = cache.Lookup(key); hit.data != nullptr) {
+      cache_hits.fetch_add(1, std::memory_order_relaxed);
+      return hit;
+    }
+    cache_misses.fetch_add(1, std::memory_order_relaxed);
+    Result<Bytes> data = source.Fetch(chunk);
+    if (!data.ok()) {
+      errors.fetch_add(1, std::memory_order_relaxed);
+      return data.status();
+    }
+    CachedChunk value{chunk.digest, std::make_shared<const Bytes>(std::move(data).value())};
+    cache.Insert(key, value);
+    return value;
+  };
+  Result<CachedChunk> r = flights.Do(key, lead);
+  if (!r.ok()) return r.status();
+  return Match(chunk, *r);
+}
+
+ChunkReader::ChunkReader(const meta::Image& image, BlobBackend* backend,
+                         const ChunkReaderOptions& opts)
+    : impl_(std::make_unique<Impl>(image, backend, opts)) {}
+
+ChunkReader::~ChunkReader() = default;
+
+Result<std::shared_ptr<const Bytes>> ChunkReader::ReadChunk(const meta::ChunkInfo& chunk) {
+  return impl_->Read(chunk);
+}
+
+Result<size_t> ChunkReader::ReadFile(const std::vector<meta::ChunkInfo>& chunks, uint64_t file_size,
+                                     uint64_t offset, std::span<uint8_t> out) {
+  if (offset >= file_size || out.empty()) return size_t{0};
+  uint64_t end = offset + std::min<uint64_t>(out.size(), file_size - offset);
+  ASSIGN_OR_RETURN(std::vector<Segment> plan, PlanRead(chunks, offset, end));
+  for (const Segment& seg : plan) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> data, impl_->Read(*seg.chunk));
+    std::memcpy(out.data() + seg.out_offset, data->data() + seg.offset_in_chunk, seg.length);
+  }
+  return static_cast<size_t>(end - offset);
+}
+
+ChunkReader::Stats ChunkReader::stats() const {
+  Stats s;
+  s.backend_reads = impl_->source.backend_reads();
+  s.backend_bytes = impl_->source.backend_bytes();
+  s.cache_hits = impl_->cache_hits.load(std::memory_order_relaxed);
+  s.cache_misses = impl_->cache_misses.load(std::memory_order_relaxed);
+  s.errors = impl_->errors.load(std::memory_order_relaxed);
+  s.coalesced = impl_->flights.joins();
+  s.cache_bytes = impl_->cache.size_bytes();
+  s.cache_evictions = impl_->cache.evictions();
+  return s;
+}
+
+}  // namespace nydus::storage
