@@ -243,6 +243,39 @@ TEST(DecodeBlobChunkInfosTest, ValidatesV2Records) {
             StatusCode::kCorruption);
 }
 
+TEST(DecodeBlobChunkInfosTest, ValidatesZranTables) {
+  // Two zran chunks sharing one 40-byte inflate context followed by a 16-byte dictionary.
+  BlobInfo b = SyntheticV2(2);
+  b.features |= format::kBlobZran | format::kBlobSeparate;
+  b.ci_uncompressed_size = b.ci_compressed_size = 48 + 40 + 16;
+  auto cis = RawChunks(2);
+  for (auto& c : cis) {
+    c.zran = true;
+    c.compressed = true;
+    c.compressed_offset = 0;
+    c.compressed_size = 100;
+  }
+  cis[1].data = 4096;  // context 0, offset 4096 in its output
+  auto make = [&](const std::vector<ChunkCompressInfo>& records, uint32_t count) {
+    Bytes data = EncodeV2(records);
+    data.resize(b.ci_uncompressed_size);
+    Bytes header = Header(b);
+    auto* h = reinterpret_cast<format::BlobMetaHeader*>(header.data());
+    h->s_ci_zran_offset = 48;
+    h->s_ci_zran_size = 56;
+    h->s_ci_zran_count = count;
+    return DecodeBlobChunkInfos(b, data, header);
+  };
+  ASSERT_OK_AND_ASSIGN(auto got, make(cis, 1));
+  EXPECT_TRUE(got[1].zran);
+  EXPECT_EQ(got[1].data, 4096u);
+  auto bad = cis;
+  bad[1].data = 1ull << 32;  // context 1 does not exist
+  EXPECT_NE(make(bad, 1).status().message().find("zran index 1 beyond 1 contexts"),
+            std::string::npos);
+  EXPECT_NE(make(cis, 2).status().message().find("invalid zran table"), std::string::npos);
+}
+
 TEST(ReadBlobChunkInfosTest, DecompressesZstdCompressedCi) {
   const uint32_t n = 64;
   BlobInfo b = SyntheticV2(n);

@@ -30,6 +30,9 @@ constexpr uint64_t kKnownInodeFlags = 0xf;
 constexpr uint32_t kKnownChunkFlags = format::kChunkCompressed | format::kChunkHole;
 constexpr uint32_t kKnownV5BlobFeatures = 0x3f | 0x7000'0000;
 constexpr uint32_t kMaxXattrValue = 64 * 1024;
+// Resource bound on blob table entries (v6 stores the count in a u16; real images have a
+// few hundred at most).
+constexpr size_t kMaxBlobs = 0xffff;
 
 // The fixed part of an inode record, normalised over both layouts, plus its name and
 // symlink target.
@@ -147,6 +150,7 @@ Status V5Reader::ReadBlobTables() {
   size_t pos = 0;
   while (table.size() - pos > 8) {  // an entry needs two u32 and at least one id byte
     size_t idx = image_.blobs.size();
+    if (idx == kMaxBlobs) return Corrupt("v5: blob table has more than %zu entries", kMaxBlobs);
     size_t end = pos + 8;
     while (end < table.size() && table[end] != 0) ++end;
     std::string id(reinterpret_cast<const char*>(table.data() + pos + 8), end - pos - 8);
@@ -436,8 +440,9 @@ Status V5Reader::ReadPrefetch() {
     uint32_t ino = LoadLE32(data_.data() + sb_.s_prefetch_table_offset + uint64_t{i} * 4);
     if (ino == 0) break;  // padding
     auto it = path_by_ino.find(ino);
-    if (it == path_by_ino.end())
+    if (it == path_by_ino.end()) {
       return Corrupt("v5: prefetch entry %u: inode %u not in the tree", i, ino);
+    }
     image_.prefetch.push_back(it->second);
   }
   return Status::OK();

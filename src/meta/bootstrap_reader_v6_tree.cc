@@ -103,6 +103,10 @@ class V6TreeReader {
   Status ParseDirBlock(const V6Inode& d, uint64_t b, std::vector<Dirent>* out) const;
   Status CheckDots(const DirWork& w, const std::vector<Dirent>& entries) const;
   Status ExpandDir(DirWork& w, std::vector<DirWork>* work);
+  // The inode behind dirent `e` of directory `w`: shared for hardlinks; a new directory is
+  // queued on `work` (its Node pointer is filled in by the caller).
+  Result<std::shared_ptr<Inode>> ChildInode(const DirWork& w, const Dirent& e,
+                                            std::vector<DirWork>* work);
 
   const V6Context& ctx_;
   std::unordered_map<uint64_t, std::shared_ptr<Inode>> shared_;  // non-directories by nid
@@ -199,8 +203,9 @@ Status V6TreeReader::ReadXattrs(const V6Inode& d, std::vector<Xattr>* out) const
     const char* prefix = XattrPrefix(index);
     if (prefix == nullptr) return Corrupt("unknown xattr name index %u", index);
     bool acl = index == format::kV6XattrPosixAclAccess || index == format::kV6XattrPosixAclDefault;
-    if (acl != (name_len == 0))
+    if (acl != (name_len == 0)) {
       return Corrupt("xattr name length %u for index %u", name_len, index);
+    }
     std::string_view suffix(reinterpret_cast<const char*>(area + pos + 4), name_len);
     if (suffix.find('\0') != std::string_view::npos) return Corrupt("NUL in xattr name");
     Xattr x{std::string(prefix) + std::string(suffix),
@@ -296,10 +301,12 @@ Status V6TreeReader::ParseDirBlock(const V6Inode& d, uint64_t b, std::vector<Dir
   for (uint32_t i = 0; i < count; ++i) {
     const uint8_t* e = blk.data() + i * format::kV6DirentSize;
     uint32_t nameoff = LoadLE16(e + 8);
-    if (nameoff >= len)
+    if (nameoff >= len) {
       return Corrupt("block %lu: dirent %u nameoff %u beyond block", b, i, nameoff);
-    if (nameoff < first)
+    }
+    if (nameoff < first) {
       return Corrupt("block %lu: dirent %u nameoff %u inside the entries", b, i, nameoff);
+    }
     uint64_t end;
     if (i + 1 < count) {
       end = LoadLE16(e + format::kV6DirentSize + 8);
@@ -319,8 +326,9 @@ Status V6TreeReader::ParseDirBlock(const V6Inode& d, uint64_t b, std::vector<Dir
                      out->back().name.c_str());
     }
     out->push_back({std::move(name), LoadLE64(e), e[10]});
-    if (out->size() > ctx_.opts.max_nodes + 2)
+    if (out->size() > ctx_.opts.max_nodes + 2) {
       return Corrupt("more than %lu entries", ctx_.opts.max_nodes);
+    }
   }
   return Status::OK();
 }
@@ -354,33 +362,13 @@ Status V6TreeReader::ExpandDir(DirWork& w, std::vector<DirWork>* work) {
   for (size_t i = 0; i < entries.size(); ++i) {
     Dirent& e = entries[i];
     if (e.name == "." || e.name == "..") continue;
-    if (++nodes_ > ctx_.opts.max_nodes)
+    if (++nodes_ > ctx_.opts.max_nodes) {
       return Corrupt("v6: more than %lu nodes", ctx_.opts.max_nodes);
-    if ((w.path == "/" ? 0 : w.path.size()) + 1 + e.name.size() > kMaxPathLen) {
-      return Corrupt("v6: inode nid %lu: path of \"%s\" longer than %lu bytes", w.dir.nid,
-                     e.name.c_str(), kMaxPathLen);
     }
-    std::shared_ptr<Inode> inode;
-    if (auto it = shared_.find(e.nid); it != shared_.end()) {
-      inode = it->second;
-    } else {
-      ASSIGN_OR_RETURN(V6Inode child, LoadInode(e.nid));
-      inode = child.inode;
-      if (inode->IsDir()) {
-        if (!dirs_.insert(e.nid).second) {
-          return Corrupt("v6: inode nid %lu: directory nid %lu reachable twice", w.dir.nid, e.nid);
-        }
-        if (w.depth + 1 > kMaxTreeDepth) return Corrupt("v6: tree deeper than %u", kMaxTreeDepth);
-        work->push_back(
-            {nullptr, ChildPath(w.path, e.name), std::move(child), w.dir.nid, w.depth + 1});
-      } else {
-        shared_.emplace(e.nid, inode);
-      }
-    }
+    ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, ChildInode(w, e, work));
     if (e.type != FileTypeOf(inode->mode)) {
       return Corrupt(
-          "v6: inode nid %lu: dirent %zu \"%s\" type %u disagrees with mode 0%o of "
-          "nid %lu",
+          "v6: inode nid %lu: dirent %zu \"%s\" type %u disagrees with mode 0%o of nid %lu",
           w.dir.nid, i, e.name.c_str(), e.type, inode->mode, e.nid);
     }
     auto node = std::make_unique<Node>();
@@ -390,6 +378,27 @@ Status V6TreeReader::ExpandDir(DirWork& w, std::vector<DirWork>* work) {
     w.node->children.push_back(std::move(node));
   }
   return Status::OK();
+}
+
+Result<std::shared_ptr<Inode>> V6TreeReader::ChildInode(const DirWork& w, const Dirent& e,
+                                                        std::vector<DirWork>* work) {
+  if ((w.path == "/" ? 0 : w.path.size()) + 1 + e.name.size() > kMaxPathLen) {
+    return Corrupt("v6: inode nid %lu: path of \"%s\" longer than %lu bytes", w.dir.nid,
+                   e.name.c_str(), kMaxPathLen);
+  }
+  if (auto it = shared_.find(e.nid); it != shared_.end()) return it->second;
+  ASSIGN_OR_RETURN(V6Inode child, LoadInode(e.nid));
+  std::shared_ptr<Inode> inode = child.inode;
+  if (!inode->IsDir()) {
+    shared_.emplace(e.nid, inode);  // later names of the same nid are hardlinks
+    return inode;
+  }
+  if (!dirs_.insert(e.nid).second) {
+    return Corrupt("v6: inode nid %lu: directory nid %lu reachable twice", w.dir.nid, e.nid);
+  }
+  if (w.depth + 1 > kMaxTreeDepth) return Corrupt("v6: tree deeper than %u", kMaxTreeDepth);
+  work->push_back({nullptr, ChildPath(w.path, e.name), std::move(child), w.dir.nid, w.depth + 1});
+  return inode;
 }
 
 Status V6TreeReader::Read(uint64_t root_nid, Image* image) {

@@ -122,14 +122,20 @@ const char* TreeType(const Inode& inode) {
 }
 
 constexpr int kMaxSymlinkHops = 40;  // Linux MAXSYMLINKS
+// Path components walked per resolution; bounds the cost of hostile link chains (real
+// targets take a handful).
+constexpr int kMaxResolveSteps = 256;
 
 // Walks `target` from the directory stack `stack` (root first), following symlinks inside
 // the image (absolute targets start at the image root). Returns the stack ending at the node
-// reached, or nullopt when a component is missing or not a directory, or on a link loop.
+// reached, or nullopt when a component is missing or not a directory, on a link loop, or
+// when the step budget runs out.
 std::optional<std::vector<const Node*>> Resolve(std::vector<const Node*> stack,
-                                                const std::string& target, int* hops) {
+                                                const std::string& target, int* hops,
+                                                int* steps) {
   if (!target.empty() && target[0] == '/') stack.resize(1);
   for (const auto& comp : SplitPath(target)) {
+    if (--*steps < 0) return std::nullopt;
     const Node* cur = stack.back();
     if (!cur->inode->IsDir()) return std::nullopt;
     if (comp == "..") {
@@ -143,7 +149,7 @@ std::optional<std::vector<const Node*>> Resolve(std::vector<const Node*> stack,
       continue;
     }
     if (++*hops > kMaxSymlinkHops) return std::nullopt;
-    auto next = Resolve(stack, child->inode->symlink, hops);
+    auto next = Resolve(stack, child->inode->symlink, hops, steps);
     if (!next) return std::nullopt;
     stack = std::move(*next);
   }
@@ -154,8 +160,8 @@ std::optional<std::vector<const Node*>> Resolve(std::vector<const Node*> stack,
 bool CountsAsDir(const Node& node, const std::vector<const Node*>& stack) {
   if (node.inode->IsDir()) return true;
   if (!node.inode->IsSymlink()) return false;
-  int hops = 0;
-  auto r = Resolve(stack, node.inode->symlink, &hops);
+  int hops = 0, steps = kMaxResolveSteps;
+  auto r = Resolve(stack, node.inode->symlink, &hops, &steps);
   return r && r->back()->inode->IsDir();
 }
 
