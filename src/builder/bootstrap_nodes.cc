@@ -28,25 +28,6 @@ Status CheckName(const std::string& parent_path, const std::string& name) {
   return Status::OK();
 }
 
-bool KnownFileType(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-    case S_IFDIR:
-    case S_IFLNK:
-    case S_IFCHR:
-    case S_IFBLK:
-    case S_IFIFO:
-    case S_IFSOCK:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string ChildPath(const std::string& parent, const std::string& name) {
-  return parent == "/" ? "/" + name : parent + "/" + name;
-}
-
 // Collapses repeated slashes and drops a trailing one; "" for a relative pattern.
 std::string NormalizePattern(std::string_view pattern) {
   if (pattern.empty() || pattern[0] != '/') return "";
@@ -85,14 +66,14 @@ Result<std::vector<uint32_t>> AppendChildren(
       return Status::InvalidArgument("bootstrap writer: children of " + dir_path +
                                      " not strictly sorted at '" + child->name + "'");
     }
-    if (!KnownFileType(child->inode->mode)) {
+    if (!meta::IsKnownFileType(child->inode->mode)) {
       return Status::InvalidArgument("bootstrap writer: unknown file type of " +
-                                     ChildPath(dir_path, child->name));
+                                     meta::ChildPath(dir_path, child->name));
     }
     FlatNode flat;
     flat.node = child;
     flat.inode = child->inode.get();
-    flat.path = ChildPath(dir_path, child->name);
+    flat.path = meta::ChildPath(dir_path, child->name);
     flat.index = static_cast<uint32_t>(nodes->size() + 1);
     flat.parent = dir_index;
     auto [it, inserted] = first_links->emplace(flat.inode, flat.index);

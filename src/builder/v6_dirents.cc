@@ -31,27 +31,6 @@ std::vector<size_t> BlockStarts(const std::vector<DirEntry>& sorted) {
 
 }  // namespace
 
-uint8_t FileTypeOfMode(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-      return format::kV6FtRegular;
-    case S_IFDIR:
-      return format::kV6FtDir;
-    case S_IFCHR:
-      return format::kV6FtChrdev;
-    case S_IFBLK:
-      return format::kV6FtBlkdev;
-    case S_IFIFO:
-      return format::kV6FtFifo;
-    case S_IFSOCK:
-      return format::kV6FtSock;
-    case S_IFLNK:
-      return format::kV6FtSymlink;
-    default:
-      return format::kV6FtUnknown;
-  }
-}
-
 std::vector<DirEntry> DirEntriesOf(const internal::FlatNode& dir,
                                    const std::vector<internal::FlatNode>& nodes,
                                    const std::vector<uint64_t>& nids) {
@@ -64,7 +43,7 @@ std::vector<DirEntry> DirEntriesOf(const internal::FlatNode& dir,
   entries.push_back({"..", nid_of(dir.parent == 0 ? dir.index : dir.parent), format::kV6FtDir});
   for (uint32_t i = 0; i < dir.child_count; ++i) {
     const internal::FlatNode& child = nodes[dir.child_index + i - 1];
-    entries.push_back({child.node->name, nid_of(child.index), FileTypeOfMode(child.inode->mode)});
+    entries.push_back({child.node->name, nid_of(child.index), format::V6FileTypeOfMode(child.inode->mode)});
   }
   std::sort(entries.begin(), entries.end(),
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });

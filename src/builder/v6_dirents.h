@@ -22,8 +22,6 @@ struct DirEntry {
   uint8_t file_type = 0;  // format::V6FileType
 };
 
-// EROFS file type of an st_mode.
-uint8_t FileTypeOfMode(uint32_t mode);
 
 // Entries of directory `dir` (its children, "." and ".."), sorted by name bytes. `nids`
 // maps a node index to its nid (children use their first link's nid; ".." of the root is

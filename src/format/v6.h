@@ -50,6 +50,9 @@ enum V6XattrIndex : uint8_t {
   kV6XattrSecurity = 6,
 };
 
+// The dirent file type for an st_mode (kV6FtUnknown for anything else).
+uint8_t V6FileTypeOfMode(uint32_t mode);
+
 #pragma pack(push, 1)
 
 struct RafsV6SuperBlock {  // at 1024

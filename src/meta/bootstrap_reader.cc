@@ -49,25 +49,6 @@ Status ValidateEntryName(std::string_view name) {
   return Status::OK();
 }
 
-bool ValidFileType(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-    case S_IFDIR:
-    case S_IFLNK:
-    case S_IFCHR:
-    case S_IFBLK:
-    case S_IFIFO:
-    case S_IFSOCK:
-      return true;
-    default:
-      return false;
-  }
-}
-
-std::string ChildPath(const std::string& parent, const std::string& name) {
-  return parent == "/" ? "/" + name : parent + "/" + name;
-}
-
 Status SortXattrs(std::vector<Xattr>* xattrs) {
   std::sort(xattrs->begin(), xattrs->end(),
             [](const Xattr& a, const Xattr& b) { return a.name < b.name; });

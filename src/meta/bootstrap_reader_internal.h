@@ -43,11 +43,7 @@ inline bool Overlaps(const Region& a, const Region& b) {
 // Checks a directory entry name: 1..255 bytes, no '/' and no NUL. OK or a Corruption
 // message without context (callers add it).
 Status ValidateEntryName(std::string_view name);
-// True when the S_IFMT bits name a known file type.
-bool ValidFileType(uint32_t mode);
 
-// Path of `name` below `parent` ("/" + name under the root).
-std::string ChildPath(const std::string& parent, const std::string& name);
 
 // Sorts xattrs by name; Corruption on a duplicate name.
 Status SortXattrs(std::vector<Xattr>* xattrs);

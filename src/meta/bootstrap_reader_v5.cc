@@ -254,7 +254,7 @@ Result<V5Record> V5Reader::ReadRecord(uint32_t index) {
     link_len = r.raw.i_symlink_size;
   }
   const RafsV5Inode& in = r.raw;
-  if (!ValidFileType(in.i_mode)) return Corrupt("invalid file type in mode 0%o", in.i_mode);
+  if (!IsKnownFileType(in.i_mode)) return Corrupt("invalid file type in mode 0%o", in.i_mode);
   if (in.i_flags & ~kKnownInodeFlags) return Corrupt("unknown inode flags 0x%lx", in.i_flags);
   bool is_link = in.i_flags & format::kV5InodeSymlink;
   if (is_link != S_ISLNK(in.i_mode)) {

@@ -49,27 +49,6 @@ struct DirWork {
   uint32_t depth;
 };
 
-uint8_t FileTypeOf(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-      return format::kV6FtRegular;
-    case S_IFDIR:
-      return format::kV6FtDir;
-    case S_IFCHR:
-      return format::kV6FtChrdev;
-    case S_IFBLK:
-      return format::kV6FtBlkdev;
-    case S_IFIFO:
-      return format::kV6FtFifo;
-    case S_IFSOCK:
-      return format::kV6FtSock;
-    case S_IFLNK:
-      return format::kV6FtSymlink;
-    default:
-      return format::kV6FtUnknown;
-  }
-}
-
 const char* XattrPrefix(uint8_t index) {
   switch (index) {
     case format::kV6XattrUser:
@@ -176,7 +155,7 @@ Status V6TreeReader::DecodeInode(uint64_t nid, V6Inode* d) {
   }
   d->xsize = c.i_xattr_icount ? 12 + (c.i_xattr_icount - 1u) * 4 : 0;
   RETURN_IF_ERROR(CheckRegion("inode xattrs", d->off, uint64_t{d->isize} + d->xsize));
-  if (!ValidFileType(inode->mode)) return Corrupt("invalid file type in mode 0%o", inode->mode);
+  if (!IsKnownFileType(inode->mode)) return Corrupt("invalid file type in mode 0%o", inode->mode);
   if (inode->nlink == 0) return Corrupt("nlink is 0");
   RETURN_IF_ERROR(ReadXattrs(*d, &inode->xattrs));
   if (inode->IsReg()) return ReadChunks(d);
@@ -366,7 +345,7 @@ Status V6TreeReader::ExpandDir(DirWork& w, std::vector<DirWork>* work) {
       return Corrupt("v6: more than %lu nodes", ctx_.opts.max_nodes);
     }
     ASSIGN_OR_RETURN(std::shared_ptr<Inode> inode, ChildInode(w, e, work));
-    if (e.type != FileTypeOf(inode->mode)) {
+    if (e.type != format::V6FileTypeOfMode(inode->mode)) {
       return Corrupt(
           "v6: inode nid %lu: dirent %zu \"%s\" type %u disagrees with mode 0%o of nid %lu",
           w.dir.nid, i, e.name.c_str(), e.type, inode->mode, e.nid);

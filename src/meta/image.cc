@@ -47,6 +47,25 @@ bool Node::RemoveChild(const std::string& name) {
   return true;
 }
 
+bool IsKnownFileType(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG:
+    case S_IFDIR:
+    case S_IFLNK:
+    case S_IFCHR:
+    case S_IFBLK:
+    case S_IFIFO:
+    case S_IFSOCK:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string ChildPath(const std::string& parent, const std::string& name) {
+  return parent == "/" ? "/" + name : parent + "/" + name;
+}
+
 void Node::SortChildren() {
   std::sort(children.begin(), children.end(),
             [](const auto& a, const auto& b) { return a->name < b->name; });

@@ -123,6 +123,11 @@ struct Image {
   bool IsV6() const { return version == format::kRafsVersionV6; }
 };
 
+// True for the seven file types RAFS stores (regular, dir, symlink, chr, blk, fifo, socket).
+bool IsKnownFileType(uint32_t mode);
+// The absolute path of `name` inside directory `parent` ("/" for the root).
+std::string ChildPath(const std::string& parent, const std::string& name);
+
 // Visits every node in pre-order (directories before their sorted children) with the
 // node's absolute path ("/" for the root, "/a/b" below). Returns false from `fn` to stop.
 template <typename Fn>

@@ -10,7 +10,7 @@ template <typename Fn>
 bool WalkTreeImpl(const Node& node, const std::string& path, Fn& fn) {
   if (!fn(node, path)) return false;
   for (const auto& child : node.children) {
-    std::string p = path == "/" ? "/" + child->name : path + "/" + child->name;
+    std::string p = ChildPath(path, child->name);
     if (!WalkTreeImpl(*child, p, fn)) return false;
   }
   return true;

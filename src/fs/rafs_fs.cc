@@ -1,0 +1,171 @@
+#include "fs/rafs_fs.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <string>
+#include <utility>
+
+#include "format/rafs.h"
+
+namespace nydus::fs {
+
+namespace {
+
+constexpr uint32_t kStatFsBlockSize = 4096;
+constexpr uint32_t kAttrBlockSize = 4096;  // reference RAFS_ATTR_BLOCK_SIZE
+constexpr uint32_t kNameMax = 255;
+
+std::string InoName(uint64_t ino) { return "fs: inode " + std::to_string(ino); }
+
+}  // namespace
+
+bool IsWriteOpen(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
+
+Result<std::unique_ptr<RafsFs>> RafsFs::Create(std::shared_ptr<const meta::Image> image,
+                                               storage::ChunkReader* reader,
+                                               const RafsFsOptions& options) {
+  if (image == nullptr) return Status::InvalidArgument("fs: no image");
+  ASSIGN_OR_RETURN(InodeTable table, InodeTable::Build(*image));
+  return std::unique_ptr<RafsFs>(new RafsFs(std::move(image), std::move(table), reader, options));
+}
+
+RafsFs::RafsFs(std::shared_ptr<const meta::Image> image, InodeTable table,
+               storage::ChunkReader* reader, const RafsFsOptions& options)
+    : image_(std::move(image)),
+      reader_(reader),
+      options_(options),
+      table_(std::move(table)),
+      xattr_enabled_(options.enable_xattr || (image_->flags & format::kFlagHasXattr)),
+      default_uid_(static_cast<uint32_t>(geteuid())),
+      default_gid_(static_cast<uint32_t>(getegid())),
+      start_time_(static_cast<int64_t>(std::time(nullptr))) {
+  statfs_.bsize = kStatFsBlockSize;
+  statfs_.frsize = kStatFsBlockSize;
+  statfs_.blocks = table_.BlockCount(kStatFsBlockSize);
+  statfs_.files = table_.size();
+  statfs_.namemax = kNameMax;
+}
+
+RafsFs::~RafsFs() = default;
+
+Result<const InodeTable::Slot*> RafsFs::FindSlot(uint64_t ino) const {
+  const InodeTable::Slot* slot = table_.Find(ino);
+  if (slot == nullptr) return Status::NotFound(InoName(ino) + " does not exist");
+  return slot;
+}
+
+Attr RafsFs::MakeAttr(const meta::Node& node) const {
+  const meta::Inode& in = *node.inode;
+  Attr a;
+  a.ino = table_.InoOf(in);
+  a.mode = in.mode;
+  if (a.ino == kRootIno) a.mode = (a.mode & ~0777u) | 0755u;
+  a.nlink = in.nlink;
+  a.uid = image_->explicit_uidgid ? in.uid : default_uid_;
+  a.gid = image_->explicit_uidgid ? in.gid : default_gid_;
+  a.rdev = in.rdev;
+  a.size = in.size;
+  a.blocks = in.size / 512 + (in.size % 512 != 0 ? 1 : 0);
+  a.blksize = kAttrBlockSize;
+  a.mtime = static_cast<int64_t>(in.mtime);
+  a.mtime_nsec = in.mtime_nsec;
+  if (in.mtime == 0) {
+    a.mtime = start_time_;
+    a.mtime_nsec = 0;
+  }
+  a.atime = a.ctime = a.mtime;
+  a.atime_nsec = a.ctime_nsec = a.mtime_nsec;
+  return a;
+}
+
+Entry RafsFs::MakeEntry(const meta::Node& node) const {
+  Entry e;
+  e.attr = MakeAttr(node);
+  e.ino = e.attr.ino;
+  e.generation = 0;
+  return e;
+}
+
+Result<Attr> RafsFs::GetAttr(uint64_t ino) const {
+  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
+  return MakeAttr(*slot->node);
+}
+
+Result<std::string> RafsFs::ReadLink(uint64_t ino) const {
+  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
+  if (!slot->node->inode->IsSymlink()) {
+    return Status::InvalidArgument(InoName(ino) + " is not a symlink");
+  }
+  return slot->node->inode->symlink;
+}
+
+Status RafsFs::Open(uint64_t ino, int flags) const {
+  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
+  (void)slot;
+  if (IsWriteOpen(flags)) {
+    return Status::NotSupported(InoName(ino) + ": read-only filesystem");
+  }
+  return Status::OK();
+}
+
+Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const {
+  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
+  const meta::Inode& in = *slot->node->inode;
+  if (!in.IsReg()) return Status::InvalidArgument(InoName(ino) + " is not a regular file");
+  if (offset > UINT64_MAX - out.size()) {
+    return Status::InvalidArgument(InoName(ino) + ": read offset + size overflows");
+  }
+  if (out.empty() || offset >= in.size) return size_t{0};
+  const size_t len = static_cast<size_t>(std::min<uint64_t>(out.size(), in.size - offset));
+  if (reader_ == nullptr) {
+    return Status::Unavailable(InoName(ino) + ": no data source (metadata-only filesystem)");
+  }
+  Result<size_t> n = reader_->ReadFile(in.chunks, in.size, offset, out.first(len));
+  if (!n.ok()) return n.status().WithContext(InoName(ino));
+  return n;
+}
+
+Status RafsFs::CheckXattrEnabled() const {
+  if (xattr_enabled_) return Status::OK();
+  return Status::NotSupported("fs: xattrs are disabled (enable_xattr false, no HAS_XATTR)");
+}
+
+Result<std::optional<std::string>> RafsFs::GetXattr(uint64_t ino, const std::string& name) const {
+  RETURN_IF_ERROR(CheckXattrEnabled());
+  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
+  const meta::Xattr* x = slot->node->inode->FindXattr(name);
+  if (x == nullptr) return std::optional<std::string>();
+  return std::optional<std::string>(x->value);
+}
+
+Result<std::vector<std::string>> RafsFs::ListXattr(uint64_t ino) const {
+  RETURN_IF_ERROR(CheckXattrEnabled());
+  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
+  std::vector<std::string> names;
+  names.reserve(slot->node->inode->xattrs.size());
+  for (const meta::Xattr& x : slot->node->inode->xattrs) names.push_back(x.name);
+  return names;
+}
+
+Status RafsFs::Access(uint64_t ino, int mask, const Caller& caller) const {
+  ASSIGN_OR_RETURN(Attr st, GetAttr(ino));
+  const int want = mask & (R_OK | W_OK | X_OK);
+  if (want == F_OK) return Status::OK();
+  // The reference's rule for each bit: granted by the owner, group or other class it matches.
+  const bool owner = st.uid == caller.uid, group = st.gid == caller.gid;
+  auto granted = [&](uint32_t u, uint32_t g, uint32_t o) {
+    return (owner && (st.mode & u)) || (group && (st.mode & g)) || (st.mode & o);
+  };
+  const bool root = caller.uid == 0;
+  bool ok = true;
+  if (want & R_OK) ok = ok && (root || granted(0400, 0040, 0004));
+  if (want & W_OK) ok = ok && (root || granted(0200, 0020, 0002));
+  if (want & X_OK) ok = ok && ((root && (st.mode & 0111)) || granted(0100, 0010, 0001));
+  if (!ok) return Status::PermissionDenied(InoName(ino) + ": access denied");
+  return Status::OK();
+}
+
+}  // namespace nydus::fs
