@@ -1,0 +1,186 @@
+#include "daemon/daemon.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "base/file_util.h"
+#include "daemon/mount_check.h"
+#include "testing/test_util.h"
+
+namespace nydus::daemon {
+namespace {
+
+DaemonConfig V1(const std::string& extra_top = "") {
+  Result<DaemonConfig> c = ParseConfig(
+      R"({"device":{"backend":{"type":"localfs","config":{"dir":"/blobs"}}},"mode":"direct")" +
+          extra_top + "}",
+      "t");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return std::move(c).value();
+}
+
+meta::Image ImageOfVersion(uint32_t version) {
+  meta::Image image;
+  image.version = version;
+  return image;
+}
+
+TEST(DaemonConfigTest, ResolveConfig) {
+  DaemonOptions o;
+  EXPECT_EQ(ResolveConfig(o).status().message(), "both --config and --localfs-dir are missing");
+  o.localfs_dir = "/blobs";
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ResolveConfig(o));
+  EXPECT_EQ(c.format, ConfigFormat::kLocalfsDir);
+  o.config_path = "/x.json";
+  EXPECT_EQ(ResolveConfig(o).status().code(), StatusCode::kInvalidArgument);
+  o.localfs_dir.clear();
+  EXPECT_NE(ResolveConfig(o).status().message().find("/x.json"), std::string::npos);
+}
+
+TEST(DaemonConfigTest, CheckConfigForImage) {
+  const meta::Image v5 = ImageOfVersion(format::kRafsVersionV5);
+  const meta::Image v6 = ImageOfVersion(format::kRafsVersionV6);
+  EXPECT_OK(CheckConfigForImage(V1(), v6));
+  EXPECT_OK(CheckConfigForImage(V1(R"(,"mode":"cached")"), v5));  // cached is fine for v5
+  Status st = CheckConfigForImage(V1(R"(,"mode":"cached")"), v6);
+  EXPECT_EQ(st.code(), StatusCode::kNotSupported);
+  EXPECT_EQ(st.message(), "Rafs v6 does not support cached mode");
+
+  DaemonConfig c = V1();
+  c.backend->type = "registry";
+  st = CheckConfigForImage(c, v6);
+  EXPECT_EQ(st.code(), StatusCode::kNotSupported);
+  EXPECT_EQ(st.message(), "backend type 'registry' is not supported yet (only localfs)");
+  c = V1();
+  c.cache->type = "fscache";
+  EXPECT_EQ(CheckConfigForImage(c, v5).code(), StatusCode::kNotSupported);
+
+  ASSERT_OK_AND_ASSIGN(DaemonConfig v2, ParseConfig(R"({"version":2,"backend":{"type":"localfs",
+      "localfs":{"dir":"/b"}},"cache":{}})",
+                                                    "t"));
+  EXPECT_EQ(CheckConfigForImage(v2, v6).message(), "no configuration information for rafs");
+  v2.cache.reset();
+  EXPECT_EQ(CheckConfigForImage(v2, v6).message(), "no configuration information for cache");
+  v2.backend.reset();
+  EXPECT_EQ(CheckConfigForImage(v2, v6).message(), "no configuration information for backend");
+}
+
+TEST(DaemonConfigTest, LocalfsSettings) {
+  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ParseConfig(R"({"version":2,"backend":{"type":"localfs",
+      "localfs":{"dir":"/b","blob_file":"/f","alt_dirs":["/x"]}}})",
+                                                   "t"));
+  storage::LocalfsConfig l = LocalfsSettings(c);
+  EXPECT_EQ(l.dir, "/b");
+  EXPECT_EQ(l.blob_file, "/f");
+  EXPECT_EQ(l.alt_dirs, std::vector<std::string>{"/x"});
+}
+
+class DaemonStartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mnt_ = dir_.Join("mnt");
+    ASSERT_EQ(::mkdir(mnt_.c_str(), 0755), 0);
+    config_ = dir_.Join("c.json");
+  }
+  void WriteConfig(const std::string& blob_dir, const std::string& extra = "") {
+    std::string text = R"({"device":{"backend":{"type":"localfs","config":{"dir":")" + blob_dir +
+                       R"("}}},"mode":"direct","digest_validate":true)" + extra + "}";
+    ASSERT_OK(WriteWholeFile(config_, AsBytes(text)));
+  }
+  Status StartWith(const std::string& bootstrap) {
+    DaemonOptions o;
+    o.config_path = config_;
+    o.mountpoint = mnt_;
+    o.bootstrap = bootstrap;
+    Daemon d(o);
+    return d.Start();
+  }
+  testing::TempDir dir_;
+  std::string mnt_, config_;
+};
+
+TEST_F(DaemonStartTest, RefusesWithAReason) {
+  NYDUS_REQUIRE_FIXTURE(boot, "bootstrap/rafs-v6-2.2.boot");
+  NYDUS_REQUIRE_FIXTURE(blobs, "blobs");
+  ASSERT_OK(WriteWholeFile(config_, AsBytes(R"({"device":{"backend":{"type":"localfs",
+      "config":{"dri":"/b"}}},"mode":"direct"})")));
+  Status st = StartWith(boot);
+  EXPECT_EQ(st.message(), config_ + ": unknown key 'device.backend.config.dri'");
+
+  WriteConfig(blobs);
+  st = StartWith(dir_.Join("missing.boot"));
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st.ToString();
+  EXPECT_NE(st.message().find("missing.boot"), std::string::npos);
+
+  Result<Bytes> bytes = ReadWholeFile(boot);
+  ASSERT_OK(bytes.status());
+  bytes->resize(4096);
+  ASSERT_OK(WriteWholeFile(dir_.Join("trunc.boot"), *bytes));
+  st = StartWith(dir_.Join("trunc.boot"));
+  EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+  EXPECT_TRUE(st.message().starts_with("cannot load bootstrap: ")) << st.message();
+
+  WriteConfig(blobs, R"(,"mode":"cached")");
+  EXPECT_EQ(StartWith(boot).message(), "Rafs v6 does not support cached mode");
+
+  WriteConfig(blobs);
+  ASSERT_EQ(::rmdir(mnt_.c_str()), 0);
+  st = StartWith(boot);
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_NE(st.message().find("no such directory"), std::string::npos);
+}
+
+// The whole lifecycle on a real FUSE mount: needs root (or fusermount3) and /dev/fuse.
+TEST_F(DaemonStartTest, MountsServesAndExitsOnRequest) {
+  NYDUS_REQUIRE_FIXTURE(boot, "bootstrap/rafs-v6-2.2.boot");
+  NYDUS_REQUIRE_FIXTURE(blobs, "blobs");
+  if (::geteuid() != 0 || !CheckFuseDevice().ok()) GTEST_SKIP() << "needs root and /dev/fuse";
+  WriteConfig(blobs);
+  DaemonOptions o;
+  o.config_path = config_;
+  o.mountpoint = mnt_;
+  o.bootstrap = boot;
+  o.fuse_threads = 2;
+  Daemon d(o);
+  ASSERT_OK(d.Start());
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> type, MountedFsType(mnt_));
+  ASSERT_EQ(type, std::optional<std::string>("fuse"));
+  Status run_status = Status::Internal("not run");
+  std::thread runner([&] { run_status = d.Run(); });
+  Result<Bytes> lib = ReadWholeFile(mnt_ + "/lib.rs");
+  EXPECT_OK(lib.status());
+  if (lib.ok()) {
+    EXPECT_EQ(lib->size(), 16931u);
+  }
+  d.RequestExit();
+  d.RequestExit();  // idempotent
+  runner.join();
+  EXPECT_OK(run_status);
+  ASSERT_OK_AND_ASSIGN(type, MountedFsType(mnt_));
+  EXPECT_FALSE(type.has_value());
+}
+
+TEST_F(DaemonStartTest, ExitRequestedBeforeStartEndsRunRightAway) {
+  NYDUS_REQUIRE_FIXTURE(boot, "bootstrap/rafs-v6-2.2.boot");
+  NYDUS_REQUIRE_FIXTURE(blobs, "blobs");
+  if (::geteuid() != 0 || !CheckFuseDevice().ok()) GTEST_SKIP() << "needs root and /dev/fuse";
+  WriteConfig(blobs);
+  DaemonOptions o;
+  o.config_path = config_;
+  o.mountpoint = mnt_;
+  o.bootstrap = boot;
+  Daemon d(o);
+  d.RequestExit();
+  ASSERT_OK(d.Start());
+  EXPECT_OK(d.Run());
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> type, MountedFsType(mnt_));
+  EXPECT_FALSE(type.has_value());
+}
+
+}  // namespace
+}  // namespace nydus::daemon

@@ -1,0 +1,188 @@
+# shellcheck shell=bash
+# tests/e2e/nydusd_lib.sh: helpers for the nydusd end-to-end tests (tests/e2e/nydusd_*.sh),
+# sourced after lib.sh:
+#
+#   source "$(dirname "$0")/lib.sh"; source "$(dirname "$0")/nydusd_lib.sh"
+#
+# Environment:
+#   NYDUSD        nydusd binary (else NYDUSD_DEFAULT from CTest, else
+#                 $NYDUS_BUILD_DIR/src/tools/nydusd, else <repo>/build/src/tools/nydusd)
+#   NYDUSD_ARGS   extra arguments for every nydusd started by nydusd_start (e.g. --log-level debug)
+# Every daemon started here is stopped at exit (SIGTERM, then SIGKILL after 10 s) and its
+# mountpoint unmounted; its log is $E2E_TMP/logs/nydusd-<name>.log.
+
+declare -A NYDUSD_PID=()   # mountpoint -> pid
+declare -A NYDUSD_LOG=()   # mountpoint -> log file
+NYDUSD_LAST_RC=0
+
+# find_nydusd: sets NYDUSD or fails
+find_nydusd() {
+  local c
+  for c in "${NYDUSD:-}" "${NYDUSD_DEFAULT:-}" \
+           "${NYDUS_BUILD_DIR:+$NYDUS_BUILD_DIR/src/tools/nydusd}" \
+           "$REPO_ROOT/build/src/tools/nydusd"; do
+    if [ -n "$c" ] && [ -x "$c" ]; then
+      NYDUSD=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
+      log "nydusd: $NYDUSD"
+      return 0
+    fi
+  done
+  fail "nydusd not built (set NYDUSD=/path/to/nydusd or build target nydusd)"
+}
+
+# require_fuse: root, /dev/fuse and the fuse filesystem, or skip
+require_fuse() {
+  require_root
+  grep -qw fuse /proc/filesystems || try_modprobe fuse
+  grep -qw fuse /proc/filesystems || skip "kernel has no FUSE support (modprobe fuse failed)"
+  [ -c /dev/fuse ] || skip "/dev/fuse is missing"
+}
+
+# mounted_type MNT: prints the fs type mounted exactly at MNT (last one), or nothing
+mounted_type() {
+  awk -v m="$1" '$5 == m { for (i = 7; i <= NF; i++) if ($i == "-") { t = $(i + 1); break } } END { if (t != "") print t }' /proc/self/mountinfo
+}
+
+# mount_count MNT: how many mounts are stacked exactly at MNT
+mount_count() { awk -v m="$1" '$5 == m { n++ } END { print n + 0 }' /proc/self/mountinfo; }
+
+# localfs_config FILE BLOBDIR [DIGEST_VALIDATE] [MODE]: the tutorial's v1 localfs.json
+localfs_config() {
+  local file=$1 dir=$2 validate=${3:-false} mode=${4:-direct}
+  mkdir -p "$E2E_TMP/cache"
+  cat >"$file" <<EOF
+{
+  "device": {
+    "backend": {"type": "localfs", "config": {"dir": "$dir"}},
+    "cache": {"type": "blobcache", "config": {"work_dir": "$E2E_TMP/cache"}}
+  },
+  "mode": "$mode",
+  "digest_validate": $validate,
+  "iostats_files": false,
+  "enable_xattr": true,
+  "fs_prefetch": {"enable": false, "threads_count": 4}
+}
+EOF
+}
+
+# nydusd_start NAME MNT BOOT CONFIG [nydusd args...]: starts nydusd in the background and waits
+# (up to 30 s) until MNT is a fuse mount; fails with the daemon log if it exits or times out.
+# CONFIG "-" passes no --config (e.g. with -D DIR among the args).
+nydusd_start() {
+  local name=$1 mnt=$2 boot=$3 cfg=$4; shift 4
+  local logf=$E2E_TMP/logs/nydusd-$name.log t0 pid args=()
+  [ "$cfg" = - ] || args+=(--config "$cfg")
+  args+=(--mountpoint "$mnt" --bootstrap "$boot" "$@")
+  mkdir -p "$mnt"
+  t0=$(now_ms)
+  echo "  \$ $(quote_cmd "$NYDUSD" "${args[@]}" ${NYDUSD_ARGS:-}) &"
+  # shellcheck disable=SC2086
+  "$NYDUSD" "${args[@]}" ${NYDUSD_ARGS:-} >"$logf" 2>&1 </dev/null &
+  pid=$!
+  NYDUSD_PID[$mnt]=$pid
+  NYDUSD_LOG[$mnt]=$logf
+  on_exit "nydusd_kill '$mnt'"
+  while :; do
+    case "$(mounted_type "$mnt")" in fuse*) break ;; esac
+    if ! kill -0 "$pid" 2>/dev/null; then
+      local rc=0
+      wait "$pid" 2>/dev/null || rc=$?
+      echo "    nydusd exited with $rc before mounting; log ($logf):"
+      tail -n 40 "$logf" | sed 's/^/    | /'
+      unset "NYDUSD_PID[$mnt]"
+      fail "nydusd $name did not mount $mnt"
+    fi
+    if [ $(( $(now_ms) - t0 )) -gt 30000 ]; then
+      tail -n 40 "$logf" | sed 's/^/    | /'
+      fail "nydusd $name: $mnt not mounted after 30 s"
+    fi
+    sleep 0.05
+  done
+  log "   nydusd $name (pid $pid) mounted $mnt as $(mounted_type "$mnt") in $(fmt_ms "$(elapsed_ms "$t0")")"
+}
+
+# nydusd_pid MNT: the pid of the daemon serving MNT
+nydusd_pid() { echo "${NYDUSD_PID[$1]:-}"; }
+
+# nydusd_alive MNT: fails unless the daemon serving MNT runs and MNT is still its fuse mount
+nydusd_alive() {
+  local mnt=$1 pid=${NYDUSD_PID[$1]:-}
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || fail "nydusd for $mnt is not running"
+  case "$(mounted_type "$mnt")" in fuse*) ;; *) fail "$mnt is no longer a fuse mount" ;; esac
+}
+
+# nydusd_stop MNT [SIGNAL]: sends SIGNAL (TERM) and waits up to 15 s; the daemon must exit 0
+# and MNT must be unmounted.
+nydusd_stop() {
+  local mnt=$1 sig=${2:-TERM} pid=${NYDUSD_PID[$1]:-} t0 rc=0
+  [ -n "$pid" ] || fail "no nydusd recorded for $mnt"
+  t0=$(now_ms)
+  kill -s "$sig" "$pid"
+  nydusd_wait_exit "$pid" 15000 || { tail -n 40 "${NYDUSD_LOG[$mnt]}" | sed 's/^/    | /'; fail "nydusd (pid $pid) still running 15 s after SIG$sig"; }
+  rc=$NYDUSD_LAST_RC
+  unset "NYDUSD_PID[$mnt]"
+  log "   nydusd (pid $pid) exited with $rc $(fmt_ms "$(elapsed_ms "$t0")") after SIG$sig"
+  if [ "$rc" != 0 ]; then
+    tail -n 40 "${NYDUSD_LOG[$mnt]}" | sed 's/^/    | /'
+    fail "nydusd exited with $rc after SIG$sig (expected 0)"
+  fi
+  [ -z "$(mounted_type "$mnt")" ] || fail "$mnt still mounted ($(mounted_type "$mnt")) after nydusd exited"
+  grep -qF " $mnt " /proc/mounts && fail "$mnt still listed in /proc/mounts"
+  return 0
+}
+
+# nydusd_wait_exit PID TIMEOUT_MS: waits for a child to exit; sets NYDUSD_LAST_RC
+nydusd_wait_exit() {
+  local pid=$1 limit=$2 t0
+  t0=$(now_ms)
+  while kill -0 "$pid" 2>/dev/null; do
+    # a zombie child still answers kill -0; `wait` reaps it below
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+    [ $(( $(now_ms) - t0 )) -gt "$limit" ] && return 1
+    sleep 0.05
+  done
+  NYDUSD_LAST_RC=0
+  wait "$pid" 2>/dev/null || NYDUSD_LAST_RC=$?
+  return 0
+}
+
+# nydusd_kill MNT: exit-time cleanup (SIGTERM, then SIGKILL; lazy unmount)
+nydusd_kill() {
+  local mnt=$1 pid=${NYDUSD_PID[$1]:-}
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    nydusd_wait_exit "$pid" 10000 || { kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+  fi
+  unset "NYDUSD_PID[$mnt]"
+  if [ -n "$(mounted_type "$mnt")" ]; then umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null; fi
+  return 0
+}
+
+# expect_start_failure NAME PATTERN NYDUSD-ARGS...: nydusd must exit non-zero within 20 s, print
+# a message matching the extended regex PATTERN, and add no mount at the --mountpoint.
+expect_start_failure() {
+  local name=$1 pattern=$2; shift 2
+  expect_failure "$name" "$pattern" "$NYDUSD" "$@"
+}
+# expect_failure NAME PATTERN CMD...: the same for any command that runs nydusd
+expect_failure() {
+  local name=$1 pattern=$2; shift 2
+  local logf=$E2E_TMP/logs/fail-$name.log rc=0 t0 mnt="" a prev=""
+  for a in "$@"; do
+    if [ "$prev" = --mountpoint ] || [ "$prev" = -M ]; then mnt=$a; fi
+    prev=$a
+  done
+  local canon="" before=0
+  if [ -n "$mnt" ] && [ -d "$mnt" ]; then canon=$(cd "$mnt" && pwd -P); before=$(mount_count "$canon"); fi
+  t0=$(now_ms)
+  echo "  \$ $(quote_cmd "$@")"
+  timeout 20 "$@" >"$logf" 2>&1 </dev/null || rc=$?
+  sed 's/^/    | /' "$logf" | tail -n 5
+  [ "$rc" = 124 ] && fail "$name: nydusd still running after 20 s (expected a failed start)"
+  [ "$rc" != 0 ] || fail "$name: nydusd exited 0 (expected a failed start)"
+  grep -Eq -- "$pattern" "$logf" || fail "$name: exit $rc but the output does not match /$pattern/"
+  if [ -n "$canon" ] && [ "$(mount_count "$canon")" != "$before" ]; then
+    fail "$name: a new mount appeared at $mnt after a failed start"
+  fi
+  log "   $name: exit $rc in $(fmt_ms "$(elapsed_ms "$t0")"), message matches /$pattern/"
+}
