@@ -11,7 +11,7 @@ PKGS=(
   libfuse3-dev fuse3 nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # test oracles and testbed
-  erofs-utils squashfs-tools attr acl python3 debootstrap docker-registry skopeo umoci runc
+  erofs-utils squashfs-tools squashfuse attr acl python3 debootstrap docker-registry skopeo umoci runc
   curl ca-certificates apache2-utils kmod util-linux e2fsprogs file xxd
 )
 missing=()
