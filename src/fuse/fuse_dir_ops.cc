@@ -73,6 +73,7 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     // The kernel sends OPENDIR for directories only; ReadDir checks the type anyway.
     Status st = Ctx(req).fs->Open(ino, O_RDONLY | O_DIRECTORY);
     if (!st.ok()) return ReplyStatus(req, st);
+    if (Ctx(req).no_opendir) return static_cast<void>(fuse_reply_err(req, ENOSYS));
     fi->fh = 0;
     fi->cache_readdir = 1;  // listings never change (reference: CACHE_DIR | KEEP_CACHE)
     fi->keep_cache = 1;

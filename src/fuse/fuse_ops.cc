@@ -57,6 +57,9 @@ void Init(void* userdata, fuse_conn_info* conn) noexcept {
   want(FUSE_CAP_PARALLEL_DIROPS);  // concurrent lookups/readdirs in one directory
   want(FUSE_CAP_CACHE_SYMLINKS);   // the image never changes: cache readlink answers
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  auto* cx = static_cast<OpsContext*>(userdata);
+  cx->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+  cx->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
   conn->max_read = kMaxRead;  // libfuse insists that this repeats the max_read mount option
 }
 
@@ -105,6 +108,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
     if (fs::IsWriteOpen(fi->flags)) return static_cast<void>(fuse_reply_err(req, EROFS));
     Status st = Ctx(req).fs->Open(ino, fi->flags);
     if (!st.ok()) return ReplyStatus(req, st);
+    // Declining (ENOSYS) succeeds this open and tells the kernel to skip later ones.
+    if (Ctx(req).no_open) return static_cast<void>(fuse_reply_err(req, ENOSYS));
     fi->fh = 0;          // no per-open state
     fi->keep_cache = 1;  // file contents never change: keep the page cache across opens
     fuse_reply_open(req, fi);

@@ -76,8 +76,9 @@ Result<std::unique_ptr<FuseSession>> FuseSession::Mount(const std::string& mount
   auto impl = std::make_unique<Impl>();
   impl->mountpoint = resolved;
   impl->options = options;
-  impl->ctx =
-      internal::OpsContext{fs, fs->options().attr_timeout_sec, fs->options().entry_timeout_sec};
+  impl->ctx.fs = fs;
+  impl->ctx.attr_timeout = fs->options().attr_timeout_sec;
+  impl->ctx.entry_timeout = fs->options().entry_timeout_sec;
 
   const std::string opts = MountOptionString(options);
   fuse_args args = FUSE_ARGS_INIT(0, nullptr);

@@ -6,6 +6,8 @@
 // OpsContext and call the thread-safe RafsFs.
 #pragma once
 
+#include <atomic>
+
 #include <sys/stat.h>
 
 #include "base/status.h"
@@ -23,6 +25,12 @@ struct OpsContext {
   const fs::RafsFs* fs = nullptr;  // borrowed; outlives the session
   double attr_timeout = 0;
   double entry_timeout = 0;
+  // Set in init when the kernel lets us decline OPEN/OPENDIR (FUSE_CAP_NO_OPEN_SUPPORT /
+  // FUSE_CAP_NO_OPENDIR_SUPPORT). The image is immutable and opens carry no state, so
+  // declining saves one round trip per open and release; the kernel then keeps the page
+  // cache and the directory cache as FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR would.
+  std::atomic<bool> no_open{false};
+  std::atomic<bool> no_opendir{false};
 };
 
 // The table of every operation (fuse_ops.cc: the index of this adapter).
