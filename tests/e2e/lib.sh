@@ -402,3 +402,49 @@ erofs_fsck() {
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# ---------------------------------------------------------------- the python:bookworm test image
+# python_image_layers: makes sure python:bookworm is built and cached in
+# $NYDUS_CACHE/images-python (registry + make-images.sh; REFRESH=1 rebuilds), then sets
+# EXPECTED (the umoci-unpacked rootfs) and LAYERS (its three layer tars, lowest first).
+# Holds a lock on the cache (fd 8) for the rest of the test.
+python_image_layers() {
+  local img=$NYDUS_CACHE/images-python tag=python-bookworm
+  local mark=$img.complete
+  phase "image python:bookworm (registry + make-images.sh, cached in $img)"
+  mkdir -p "$NYDUS_CACHE"
+  exec 8>"$img.lock"
+  flock 8
+  if [ "${REFRESH:-0}" = 1 ] || [ ! -f "$mark" ] || [ ! -d "$img/expected/$tag/rootfs" ]; then
+    require_cmd debootstrap umoci skopeo curl
+    [ -x /usr/bin/docker-registry ] || [ -n "${REGISTRY_BIN:-}" ] || skip "docker-registry not installed"
+    require_debian_mirror
+    rm -f "$mark"
+    local port
+    port=$(free_port)
+    run "$TOOLS/registry.sh" start "$E2E_TMP/registry" "$port"
+    on_exit "'$TOOLS/registry.sh' stop '$E2E_TMP/registry' >/dev/null"
+    RUN_TAIL=40 run env IMAGES=python EXTRA_TAGS=0 ROOTFS_DIR="$NYDUS_CACHE/rootfs-bookworm" \
+      "$TOOLS/make-images.sh" "$img" "127.0.0.1:$port"
+    sed 's/^/    /' "$LAST_LOG"
+    run "$TOOLS/registry.sh" stop "$E2E_TMP/registry"
+    date -u +%Y-%m-%dT%H:%M:%SZ >"$mark"
+  else
+    log "reusing $img (built $(cat "$mark"); REFRESH=1 to rebuild)"
+  fi
+  EXPECTED=$img/expected/$tag/rootfs
+  mapfile -t LAYERS < <(python3 - "$img/oci" "$tag" <<'PYEOF'
+import json, os, sys
+oci, tag = sys.argv[1], sys.argv[2]
+def blob(d):
+    a, h = d.split(":"); return os.path.join(oci, "blobs", a, h)
+idx = json.load(open(os.path.join(oci, "index.json")))
+desc = [m for m in idx["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
+if not desc:
+    sys.exit(f"tag {tag} not in {oci}/index.json")
+for l in json.load(open(blob(desc[0]["digest"])))["layers"]:
+    print(blob(l["digest"]))
+PYEOF
+  )
+  [ ${#LAYERS[@]} = 3 ] || fail "expected 3 layers in $tag, found ${#LAYERS[@]}"
+}

@@ -20,47 +20,8 @@ find_nydusd
 grep -qw overlay /proc/filesystems || try_modprobe overlay
 grep -qw overlay /proc/filesystems || skip "kernel has no overlayfs"
 
-IMG=$NYDUS_CACHE/images-python
-MARK=$IMG.complete
-TAG=python-bookworm
 WANT='{"hello": "world", "argv": ["nydus", "e2e"], "cwd": "/"}'
-
-phase "image python:bookworm (registry + make-images.sh, cached in $IMG)"
-mkdir -p "$NYDUS_CACHE"
-exec 8>"$IMG.lock"
-flock 8
-if [ "${REFRESH:-0}" = 1 ] || [ ! -f "$MARK" ] || [ ! -d "$IMG/expected/$TAG/rootfs" ]; then
-  require_cmd debootstrap umoci skopeo curl
-  [ -x /usr/bin/docker-registry ] || [ -n "${REGISTRY_BIN:-}" ] || skip "docker-registry not installed"
-  require_debian_mirror
-  rm -f "$MARK"
-  PORT=$(free_port)
-  run "$TOOLS/registry.sh" start "$E2E_TMP/registry" "$PORT"
-  on_exit "'$TOOLS/registry.sh' stop '$E2E_TMP/registry' >/dev/null"
-  RUN_TAIL=40 run env IMAGES=python EXTRA_TAGS=0 ROOTFS_DIR="$NYDUS_CACHE/rootfs-bookworm" \
-    "$TOOLS/make-images.sh" "$IMG" "127.0.0.1:$PORT"
-  run "$TOOLS/registry.sh" stop "$E2E_TMP/registry"
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$MARK"
-else
-  log "reusing $IMG (built $(cat "$MARK"); REFRESH=1 to rebuild)"
-fi
-EXPECTED=$IMG/expected/$TAG/rootfs
-
-phase "layer tars, unpacked with GNU tar"
-mapfile -t LAYERS < <(python3 - "$IMG/oci" "$TAG" <<'PYEOF'
-import json, os, sys
-oci, tag = sys.argv[1], sys.argv[2]
-def blob(d):
-    a, h = d.split(":"); return os.path.join(oci, "blobs", a, h)
-idx = json.load(open(os.path.join(oci, "index.json")))
-desc = [m for m in idx["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag]
-if not desc:
-    sys.exit(f"tag {tag} not in {oci}/index.json")
-for l in json.load(open(blob(desc[0]["digest"])))["layers"]:
-    print(blob(l["digest"]))
-PYEOF
-)
-[ ${#LAYERS[@]} = 3 ] || fail "expected 3 layers in $TAG, found ${#LAYERS[@]}"
+python_image_layers
 LOWERS=()
 for i in 1 2 3; do
   run "$TOOLS/unpack-layer.sh" "${LAYERS[$((i-1))]}" "$E2E_TMP/layer$i" "${LOWERS[@]}"
