@@ -13,6 +13,8 @@
 #include "base/json.h"
 #include "meta/blob_meta_reader.h"
 #include "meta/bootstrap_reader.h"
+#include "format/v5.h"
+#include "format/v6.h"
 #include "meta/inspect.h"
 #include "tools/nydus_image_cmds.h"
 
@@ -71,6 +73,15 @@ Status CheckBlobFile(const meta::Image& image, uint32_t idx, const std::string& 
   return st_out;
 }
 
+// True when `path` starts like a RAFS bootstrap (v5 magic at 0 or EROFS magic at 1024);
+// reads 1028 bytes, so large data blobs in the same directory cost nothing.
+bool HasRafsMagic(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  uint8_t head[1028];
+  if (!fd.valid() || !PreadFull(fd.get(), head, sizeof(head), 0, path).ok()) return false;
+  return LoadLE32(head) == format::kRafsV5Magic || LoadLE32(head + 1024) == format::kErofsMagic;
+}
+
 }  // namespace
 
 void AddCheckCommand(CLI::App& app, CheckArgs* a) {
@@ -116,8 +127,6 @@ void AddInspectCommand(CLI::App& app, InspectArgs* a) {
   CLI::App* c = app.add_subcommand("inspect", "Inspect RAFS filesystem metadata in interactive or request mode");
   c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
   c->add_option("-B,--bootstrap", a->bootstrap, "[Deprecated] File path of RAFS meta blob/bootstrap");
-  c->add_option("-D,--blob-dir", a->blob_dir,
-                "Directory for localfs storage backend, hosting data blobs and cache files");
   c->add_option("-R,--request", a->request, "Inspect RAFS filesystem metadata in request mode")
       ->check(CLI::IsMember({"stats", "ls", "stat", "blobs", "prefetch", "tree"}));
 }
@@ -191,9 +200,6 @@ void AddStatCommand(CLI::App& app, StatArgs* a) {
   c->add_option("-B,--bootstrap", a->bootstrap, "Generate statistics information for the RAFS filesystem");
   c->add_option("-D,--blob-dir", a->blob_dir,
                 "Generate statistics information for all RAFS filesystems in the directory");
-  c->add_option("-T,--target", a->target,
-                "Generate statistics information for the target RAFS filesystem after deduplicating "
-                "data chunks available in other RAFS filesystems");
   c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
       ->default_str("blake3")
       ->check(CLI::IsMember({"blake3", "sha256"}));
@@ -217,12 +223,11 @@ Status RunStat(const StatArgs& a) {
     std::sort(names.begin(), names.end());
     for (const auto& n : names) {
       std::string p = a.blob_dir + "/" + n;
-      // Blobs share the directory with bootstraps: keep only files that parse as bootstraps.
-      if (meta::ReadBootstrapFile(p).ok()) paths.push_back(p);
+      // Blobs share the directory with bootstraps: keep the files with a RAFS magic.
+      if (HasRafsMagic(p)) paths.push_back(p);
     }
   }
-  if (!a.target.empty()) paths.push_back(a.target);
-  if (paths.empty()) return Status::InvalidArgument("give -B BOOTSTRAP, -D DIR or -T TARGET");
+  if (paths.empty()) return Status::InvalidArgument("give -B BOOTSTRAP or -D DIR");
   std::vector<meta::Image> images;
   for (const auto& p : paths) {
     auto img = meta::ReadBootstrapFile(p);

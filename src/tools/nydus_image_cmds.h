@@ -42,13 +42,14 @@ void AddCheckCommand(CLI::App& app, CheckArgs* args);
 Status RunCheck(const CheckArgs& args);
 
 struct InspectArgs {
-  std::string bootstrap_pos, bootstrap, blob_dir, request;
+  std::string bootstrap_pos, bootstrap, request;
 };
 void AddInspectCommand(CLI::App& app, InspectArgs* args);
 Status RunInspect(const InspectArgs& args);
 
+// `stat -T TARGET` (dedup a target against the others) is not implemented yet.
 struct StatArgs {
-  std::string bootstrap, blob_dir, target, digester = "blake3", output_json;
+  std::string bootstrap, blob_dir, digester = "blake3", output_json;
 };
 void AddStatCommand(CLI::App& app, StatArgs* args);
 Status RunStat(const StatArgs& args);
