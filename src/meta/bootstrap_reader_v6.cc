@@ -220,7 +220,7 @@ Status V6Reader::ReadBlob(uint32_t i) {
 
 Status V6Reader::ReadChunkTable() {
   uint64_t n = ext_.s_chunk_table_size / sizeof(RafsV5ChunkInfo);
-  ctx_.chunks.reserve(n);
+  ctx_.chunks.Reserve(n);
   for (uint64_t i = 0; i < n; ++i) {
     RafsV5ChunkInfo rec{};
     ReadPod(ctx_.data, ext_.s_chunk_table_offset + i * sizeof(rec), &rec);
@@ -241,8 +241,9 @@ Status V6Reader::ReadChunkTable() {
     }
     V6ChunkKey key{rec.blob_index, rec.index,
                    static_cast<uint32_t>(rec.uncompressed_offset / kBlock)};
-    ctx_.chunks.emplace(key, rec);
+    ctx_.chunks.Add(key, rec);
   }
+  ctx_.chunks.Finish();
   return Status::OK();
 }
 

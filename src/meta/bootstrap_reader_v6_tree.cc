@@ -68,7 +68,11 @@ const char* XattrPrefix(uint8_t index) {
 
 class V6TreeReader {
  public:
-  explicit V6TreeReader(const V6Context& ctx) : ctx_(ctx) {}
+  explicit V6TreeReader(const V6Context& ctx) : ctx_(ctx) {
+    // Every non-directory is indexed by nid; sizing the table up front (at most one inode
+    // per 64 bytes of metadata) avoids rehashing it while a large tree is read.
+    shared_.reserve(std::min<uint64_t>(ctx.data.size() / 64, ctx.opts.max_nodes));
+  }
   Status Read(uint64_t root_nid, Image* image);
 
  private:
@@ -252,16 +256,16 @@ Status V6TreeReader::ReadChunks(V6Inode* d) const {
       return Corrupt("chunk %lu: CI index %u beyond blob %u chunk count %u", i, key.ci_index,
                      key.blob_index, blobs[key.blob_index].chunk_count);
     }
-    auto it = ctx_.chunks.find(key);
-    if (it == ctx_.chunks.end()) {
+    const format::RafsV5ChunkInfo* rec = ctx_.chunks.Find(key);
+    if (rec == nullptr) {
       return Corrupt("chunk %lu (blob %u, index %u, block %u) not in the chunk table", i,
                      key.blob_index, key.ci_index, blk);
     }
-    if (it->second.uncompressed_size != ExpectedChunkSize(d->size, cs, i)) {
+    if (rec->uncompressed_size != ExpectedChunkSize(d->size, cs, i)) {
       return Corrupt("chunk %lu: size %u inconsistent with file size %lu", i,
-                     it->second.uncompressed_size, d->size);
+                     rec->uncompressed_size, d->size);
     }
-    ChunkInfo c = ChunkFromRecord(it->second);
+    ChunkInfo c = ChunkFromRecord(*rec);
     c.file_offset = i * cs;
     d->inode->chunks.push_back(c);
   }
