@@ -6,6 +6,9 @@
 # Env:   NYDUS_FIXTURES_DIR  fixture folder (default ../shared/fixtures/nydus)
 #        JOBS                build parallelism (default 2)
 #        FUZZ_TARGETS        subset to run (default: all three)
+#        FUZZ_SEED, FUZZ_RUNS  with both set, each target runs exactly FUZZ_RUNS inputs from
+#                            that seed instead of for SECONDS: the same binary then explores
+#                            the same inputs every time (CI uses this, so a run is reproducible)
 # Exit status is non-zero when a target crashes, leaks or times out; the offending input
 # is kept in build-fuzz/artifacts/.
 set -euo pipefail
@@ -60,8 +63,12 @@ seed() {  # seed TARGET
 status=0
 for t in $targets; do
   seed "$t"
-  echo "== $t: ${secs}s"
-  if ! "$build/fuzz/$t" "$work/$t" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+  echo "== $t: ${FUZZ_RUNS:+$FUZZ_RUNS runs from seed $FUZZ_SEED}${FUZZ_RUNS:-${secs}s}"
+  limit=(-max_total_time="$secs")
+  if [ -n "${FUZZ_SEED:-}" ] && [ -n "${FUZZ_RUNS:-}" ]; then
+    limit=(-seed="$FUZZ_SEED" -runs="$FUZZ_RUNS")
+  fi
+  if ! "$build/fuzz/$t" "$work/$t" "${limit[@]}" -max_len=65536 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
       >"$work/$t.log" 2>&1; then
     echo "!! $t failed; log tail:"

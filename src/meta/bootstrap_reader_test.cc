@@ -474,5 +474,21 @@ TEST_F(V5MutationTest, MaxNodes) {
             std::string::npos);
 }
 
+// Regression (found by fuzz_bootstrap_v5 in CI): an empty blob table whose offset lies past
+// the end of the file must not be sliced out of the data (undefined behaviour in
+// std::span::subspan); the image simply has no blobs.
+TEST_F(V5MutationTest, EmptyBlobTableWithOffsetPastTheEnd) {
+  Bytes d = data_;
+  Put64(&d, 48, 0xffffffff00000000ull);  // s_blob_table_offset
+  Put32(&d, 64, 0);                      // s_blob_table_size
+  Put32(&d, 68, 0);                      // s_extended_blob_table_entries
+  auto r = ReadBootstrap(d);
+  if (r.ok()) {
+    EXPECT_TRUE(r->blobs.empty());
+  } else {
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace nydus::meta

@@ -146,7 +146,11 @@ Status V5Reader::ReadBlobTables() {
       return Corrupt("v5: extended blob entry %zu: invalid features 0x%x", i, ext[i].features);
     }
   }
-  ByteSpan table = data_.subspan(sb_.s_blob_table_offset, sb_.s_blob_table_size);
+  // An empty table's offset is not range-checked (CheckTables skips empty tables), so only
+  // a non-empty one may be sliced out of the data.
+  ByteSpan table = sb_.s_blob_table_size == 0
+                       ? ByteSpan()
+                       : data_.subspan(sb_.s_blob_table_offset, sb_.s_blob_table_size);
   size_t pos = 0;
   while (table.size() - pos > 8) {  // an entry needs two u32 and at least one id byte
     size_t idx = image_.blobs.size();
