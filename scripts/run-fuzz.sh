@@ -63,11 +63,11 @@ seed() {  # seed TARGET
 status=0
 for t in $targets; do
   seed "$t"
-  echo "== $t: ${FUZZ_RUNS:+$FUZZ_RUNS runs from seed $FUZZ_SEED}${FUZZ_RUNS:-${secs}s}"
   limit=(-max_total_time="$secs")
   if [ -n "${FUZZ_SEED:-}" ] && [ -n "${FUZZ_RUNS:-}" ]; then
     limit=(-seed="$FUZZ_SEED" -runs="$FUZZ_RUNS")
   fi
+  if [ ${#limit[@]} = 2 ]; then echo "== $t: $FUZZ_RUNS runs from seed $FUZZ_SEED"; else echo "== $t: ${secs}s"; fi
   if ! "$build/fuzz/$t" "$work/$t" "${limit[@]}" -max_len=65536 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
       >"$work/$t.log" 2>&1; then
