@@ -15,6 +15,15 @@ namespace nydus::meta {
 
 namespace internal {
 
+void SetImageSettings(uint32_t version, uint64_t flags, uint32_t chunk_size, Image* image) {
+  image->version = version;
+  image->flags = flags;
+  image->chunk_size = chunk_size;
+  image->compressor = format::CompressorFromFlags(flags);
+  image->digester = format::DigesterFromFlags(flags);
+  image->explicit_uidgid = flags & format::kFlagExplicitUidGid;
+}
+
 std::string StrFormat(const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

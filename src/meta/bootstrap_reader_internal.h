@@ -16,6 +16,9 @@
 
 namespace nydus::meta::internal {
 
+// Sets the image-wide settings both versions derive from the superblock flags.
+void SetImageSettings(uint32_t version, uint64_t flags, uint32_t chunk_size, Image* image);
+
 // Trees deeper than this are rejected: Node destruction and tree walks recurse per level.
 constexpr uint32_t kMaxTreeDepth = 4096;
 // Absolute paths longer than PATH_MAX - 1 bytes are rejected. Besides matching what Linux

@@ -458,12 +458,7 @@ Result<Image> V5Reader::Read() {
   DetectLayout();
   RETURN_IF_ERROR(BuildTree());
   RETURN_IF_ERROR(ReadPrefetch());
-  image_.version = format::kRafsVersionV5;
-  image_.flags = sb_.s_flags;
-  image_.chunk_size = sb_.s_block_size;
-  image_.compressor = format::CompressorFromFlags(sb_.s_flags);
-  image_.digester = format::DigesterFromFlags(sb_.s_flags);
-  image_.explicit_uidgid = sb_.s_flags & format::kFlagExplicitUidGid;
+  SetImageSettings(format::kRafsVersionV5, sb_.s_flags, sb_.s_block_size, &image_);
   return std::move(image_);
 }
 

@@ -270,12 +270,7 @@ Result<Image> V6Reader::Read() {
   RETURN_IF_ERROR(ReadChunkTable());
   RETURN_IF_ERROR(ReadV6Tree(ctx_, sb_.s_root_nid, &image_));
   RETURN_IF_ERROR(ReadPrefetch());
-  image_.version = format::kRafsVersionV6;
-  image_.flags = ext_.s_flags;
-  image_.chunk_size = ext_.s_chunk_size;
-  image_.compressor = format::CompressorFromFlags(ext_.s_flags);
-  image_.digester = format::DigesterFromFlags(ext_.s_flags);
-  image_.explicit_uidgid = ext_.s_flags & format::kFlagExplicitUidGid;
+  SetImageSettings(format::kRafsVersionV6, ext_.s_flags, ext_.s_chunk_size, &image_);
   return std::move(image_);
 }
 

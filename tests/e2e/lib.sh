@@ -183,20 +183,23 @@ require_debian_mirror() {
     || skip "the Debian mirror from the apt sources does not answer"
 }
 
-# find_nydus_image: sets NYDUS_IMAGE or skips
-find_nydus_image() {
-  local c
-  for c in "${NYDUS_IMAGE:-}" "${NYDUS_IMAGE_DEFAULT:-}" \
-           "${NYDUS_BUILD_DIR:+$NYDUS_BUILD_DIR/src/tools/nydus-image}" \
-           "$REPO_ROOT/build/src/tools/nydus-image"; do
+# find_tool NAME VAR: sets VAR to an executable NAME: $VAR, then ${VAR}_DEFAULT (from CTest),
+# then the build dirs; fails the test when none exists.
+find_tool() {
+  local name=$1 var=$2 c
+  local def="${var}_DEFAULT"
+  for c in "${!var:-}" "${!def:-}" \
+           "${NYDUS_BUILD_DIR:+$NYDUS_BUILD_DIR/src/tools/$name}" \
+           "$REPO_ROOT/build/src/tools/$name"; do
     if [ -n "$c" ] && [ -x "$c" ]; then
-      NYDUS_IMAGE=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-      log "nydus-image: $NYDUS_IMAGE"
+      printf -v "$var" '%s' "$(cd "$(dirname "$c")" && pwd)/$(basename "$c")"
+      log "$name: ${!var}"
       return 0
     fi
   done
-  fail "nydus-image not built (set NYDUS_IMAGE=/path/to/nydus-image or build target nydus-image)"
+  fail "$name not built (set $var=/path/to/$name or build target $name)"
 }
+find_nydus_image() { find_tool nydus-image NYDUS_IMAGE; }
 
 # fixtures_dir: prints <shared>/fixtures/nydus or skips
 fixtures_dir() {

@@ -16,19 +16,7 @@ declare -A NYDUSD_LOG=()   # mountpoint -> log file
 NYDUSD_LAST_RC=0
 
 # find_nydusd: sets NYDUSD or fails
-find_nydusd() {
-  local c
-  for c in "${NYDUSD:-}" "${NYDUSD_DEFAULT:-}" \
-           "${NYDUS_BUILD_DIR:+$NYDUS_BUILD_DIR/src/tools/nydusd}" \
-           "$REPO_ROOT/build/src/tools/nydusd"; do
-    if [ -n "$c" ] && [ -x "$c" ]; then
-      NYDUSD=$(cd "$(dirname "$c")" && pwd)/$(basename "$c")
-      log "nydusd: $NYDUSD"
-      return 0
-    fi
-  done
-  fail "nydusd not built (set NYDUSD=/path/to/nydusd or build target nydusd)"
-}
+find_nydusd() { find_tool nydusd NYDUSD; }
 
 # require_fuse: root, /dev/fuse and the fuse filesystem, or skip
 require_fuse() {
