@@ -18,6 +18,8 @@
 #include "fs/rafs_fs.h"
 #include "meta/bootstrap_reader.h"
 #include "meta/meta_test_util.h"
+#include "meta/tree_image_view.h"
+#include "meta/v6_direct_view.h"
 #include "storage/blob_backend.h"
 #include "storage/chunk_reader.h"
 #include "testing/test_util.h"
@@ -38,19 +40,27 @@ struct Mounted {
   std::unique_ptr<RafsFs> fs;
 };
 
-Result<Mounted> Mount(const std::string& boot, const std::string& blob_dir) {
+// `direct`: serve a v6 bootstrap through a V6DirectView (m.image then is the full decode,
+// for the test's own expectations only).
+Result<Mounted> Mount(const std::string& boot, const std::string& blob_dir, bool direct = false) {
   Mounted m;
   ASSIGN_OR_RETURN(meta::Image image, meta::ReadBootstrapFile(boot));
   m.image = std::make_shared<const meta::Image>(std::move(image));
+  std::shared_ptr<const meta::ImageView> view;
+  if (direct) {
+    ASSIGN_OR_RETURN(view, meta::V6DirectView::Open(boot));
+  } else {
+    ASSIGN_OR_RETURN(view, meta::TreeImageView::Create(m.image));
+  }
   if (!blob_dir.empty()) {
     storage::LocalfsConfig cfg;
     cfg.dir = blob_dir;
     ASSIGN_OR_RETURN(m.backend, storage::NewLocalfsBackend(cfg));
     storage::ChunkReaderOptions ropts;
     ropts.validate_digest = true;
-    m.reader = std::make_unique<storage::ChunkReader>(*m.image, m.backend.get(), ropts);
+    m.reader = std::make_unique<storage::ChunkReader>(view->header(), m.backend.get(), ropts);
   }
-  ASSIGN_OR_RETURN(m.fs, RafsFs::Create(m.image, m.reader.get(), {}));
+  ASSIGN_OR_RETURN(m.fs, RafsFs::Create(view, m.reader.get(), {}));
   return m;
 }
 
@@ -130,10 +140,13 @@ void Flatten(const Json& node, const std::string& path, std::map<std::string, Fo
   }
 }
 
-TEST(RafsFsFixtureTest, V6ReferenceImage) {
+class V6FixtureTest : public ::testing::TestWithParam<bool> {};
+
+// The same checks through the full decode (TreeImageView) and the direct view.
+TEST_P(V6FixtureTest, V6ReferenceImage) {
   NYDUS_REQUIRE_FIXTURE(boot, kV6Boot);
   NYDUS_REQUIRE_FIXTURE(blobs, "blobs");
-  ASSERT_OK_AND_ASSIGN(Mounted m, Mount(boot, blobs));
+  ASSERT_OK_AND_ASSIGN(Mounted m, Mount(boot, blobs, /*direct=*/GetParam()));
   const RafsFs& fs = *m.fs;
 
   ASSERT_OK_AND_ASSIGN(Attr root, fs.GetAttr(kRootIno));
@@ -155,7 +168,7 @@ TEST(RafsFsFixtureTest, V6ReferenceImage) {
   EXPECT_EQ(lib.attr.mode, S_IFREG | 0644u);
   EXPECT_EQ(lib.attr.mtime, 0x63f23c61);
   EXPECT_EQ(lib.attr.blocks, 34u);
-  EXPECT_EQ(fs.GetStatFs().files, 3u);
+  EXPECT_EQ(fs.GetStatFs().files, 3u);  // TreeImageView: distinct inodes; direct: s_inos
   // The superblock (flags 0x194) has no HAS_XATTR and enable_xattr defaults to false.
   EXPECT_EQ(fs.ListXattr(133).status().code(), StatusCode::kNotSupported);
 
@@ -176,6 +189,9 @@ TEST(RafsFsFixtureTest, V6ReferenceImage) {
   EXPECT_EQ(head.rfind("// Copyright (C) 2020 Alibaba Cloud. All rights reserved.\n", 0), 0u)
       << head;
 }
+
+INSTANTIATE_TEST_SUITE_P(Views, V6FixtureTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Direct" : "Tree"; });
 
 class RepeatableFixtureTest : public ::testing::TestWithParam<const char*> {};
 

@@ -379,7 +379,10 @@ TEST_F(RafsFsTest, AccessRoot) {
 }
 
 TEST(RafsFsCreateTest, RejectsBadImages) {
-  EXPECT_EQ(RafsFs::Create(nullptr, nullptr, {}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(RafsFs::Create(std::shared_ptr<const meta::ImageView>(), nullptr, {}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(RafsFs::Create(std::shared_ptr<const meta::Image>(), nullptr, {}).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(RafsFs::Create(std::make_shared<meta::Image>(), nullptr, {}).status().code(),
             StatusCode::kInvalidArgument);
   {  // root is a file

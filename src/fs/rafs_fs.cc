@@ -7,8 +7,10 @@
 #include <ctime>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "format/rafs.h"
+#include "meta/tree_image_view.h"
 
 namespace nydus::fs {
 
@@ -24,48 +26,58 @@ std::string InoName(uint64_t ino) { return "fs: inode " + std::to_string(ino); }
 
 bool IsWriteOpen(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC); }
 
+Result<std::unique_ptr<RafsFs>> RafsFs::Create(std::shared_ptr<const meta::ImageView> view,
+                                               storage::ChunkReader* reader,
+                                               const RafsFsOptions& options) {
+  if (view == nullptr) return Status::InvalidArgument("fs: no image");
+  return std::unique_ptr<RafsFs>(new RafsFs(std::move(view), reader, options));
+}
+
 Result<std::unique_ptr<RafsFs>> RafsFs::Create(std::shared_ptr<const meta::Image> image,
                                                storage::ChunkReader* reader,
                                                const RafsFsOptions& options) {
   if (image == nullptr) return Status::InvalidArgument("fs: no image");
-  ASSIGN_OR_RETURN(InodeTable table, InodeTable::Build(*image));
-  return std::unique_ptr<RafsFs>(new RafsFs(std::move(image), std::move(table), reader, options));
+  Result<std::shared_ptr<const meta::TreeImageView>> view =
+      meta::TreeImageView::Create(std::move(image));
+  if (!view.ok()) return view.status().WithContext("fs");
+  return Create(std::shared_ptr<const meta::ImageView>(std::move(*view)), reader, options);
 }
 
-RafsFs::RafsFs(std::shared_ptr<const meta::Image> image, InodeTable table,
-               storage::ChunkReader* reader, const RafsFsOptions& options)
-    : image_(std::move(image)),
+RafsFs::RafsFs(std::shared_ptr<const meta::ImageView> view, storage::ChunkReader* reader,
+               const RafsFsOptions& options)
+    : view_(std::move(view)),
       reader_(reader),
       options_(options),
-      table_(std::move(table)),
-      xattr_enabled_(options.enable_xattr || (image_->flags & format::kFlagHasXattr)),
+      root_id_(view_->root_id()),
+      xattr_enabled_(options.enable_xattr || (view_->header().flags & format::kFlagHasXattr)),
       default_uid_(static_cast<uint32_t>(geteuid())),
       default_gid_(static_cast<uint32_t>(getegid())),
       start_time_(static_cast<int64_t>(std::time(nullptr))) {
   statfs_.bsize = kStatFsBlockSize;
   statfs_.frsize = kStatFsBlockSize;
-  statfs_.blocks = table_.BlockCount(kStatFsBlockSize);
-  statfs_.files = table_.size();
+  statfs_.blocks = view_->BlockCount(kStatFsBlockSize);
+  statfs_.files = view_->inode_count();
   statfs_.namemax = kNameMax;
 }
 
 RafsFs::~RafsFs() = default;
 
-Result<const InodeTable::Slot*> RafsFs::FindSlot(uint64_t ino) const {
-  const InodeTable::Slot* slot = table_.Find(ino);
-  if (slot == nullptr) return Status::NotFound(InoName(ino) + " does not exist");
-  return slot;
+Result<meta::InodeAttrs> RafsFs::FindInode(uint64_t ino) const {
+  if (ino == 0) return Status::NotFound(InoName(ino) + " does not exist");
+  Result<meta::InodeAttrs> attrs = view_->GetInode(Swap(ino));
+  if (!attrs.ok()) return attrs.status().WithContext(InoName(ino));
+  return attrs;
 }
 
-Attr RafsFs::MakeAttr(const meta::Node& node) const {
-  const meta::Inode& in = *node.inode;
+Attr RafsFs::MakeAttr(uint64_t ino, const meta::InodeAttrs& in) const {
   Attr a;
-  a.ino = table_.InoOf(in);
+  a.ino = ino;
   a.mode = in.mode;
   if (a.ino == kRootIno) a.mode = (a.mode & ~0777u) | 0755u;
   a.nlink = in.nlink;
-  a.uid = image_->explicit_uidgid ? in.uid : default_uid_;
-  a.gid = image_->explicit_uidgid ? in.gid : default_gid_;
+  const bool explicit_ids = view_->header().explicit_uidgid;
+  a.uid = explicit_ids ? in.uid : default_uid_;
+  a.gid = explicit_ids ? in.gid : default_gid_;
   a.rdev = in.rdev;
   a.size = in.size;
   a.blocks = in.size / 512 + (in.size % 512 != 0 ? 1 : 0);
@@ -81,30 +93,22 @@ Attr RafsFs::MakeAttr(const meta::Node& node) const {
   return a;
 }
 
-Entry RafsFs::MakeEntry(const meta::Node& node) const {
-  Entry e;
-  e.attr = MakeAttr(node);
-  e.ino = e.attr.ino;
-  e.generation = 0;
-  return e;
-}
-
 Result<Attr> RafsFs::GetAttr(uint64_t ino) const {
-  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
-  return MakeAttr(*slot->node);
+  ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
+  return MakeAttr(ino, in);
 }
 
 Result<std::string> RafsFs::ReadLink(uint64_t ino) const {
-  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
-  if (!slot->node->inode->IsSymlink()) {
-    return Status::InvalidArgument(InoName(ino) + " is not a symlink");
-  }
-  return slot->node->inode->symlink;
+  ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
+  if (!in.IsSymlink()) return Status::InvalidArgument(InoName(ino) + " is not a symlink");
+  Result<std::string> target = view_->ReadLink(Swap(ino));
+  if (!target.ok()) return target.status().WithContext(InoName(ino));
+  return target;
 }
 
 Status RafsFs::Open(uint64_t ino, int flags) const {
-  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
-  (void)slot;
+  ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
+  (void)in;
   if (IsWriteOpen(flags)) {
     return Status::NotSupported(InoName(ino) + ": read-only filesystem");
   }
@@ -112,8 +116,7 @@ Status RafsFs::Open(uint64_t ino, int flags) const {
 }
 
 Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const {
-  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
-  const meta::Inode& in = *slot->node->inode;
+  ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
   if (!in.IsReg()) return Status::InvalidArgument(InoName(ino) + " is not a regular file");
   if (offset > UINT64_MAX - out.size()) {
     return Status::InvalidArgument(InoName(ino) + ": read offset + size overflows");
@@ -123,7 +126,10 @@ Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> ou
   if (reader_ == nullptr) {
     return Status::Unavailable(InoName(ino) + ": no data source (metadata-only filesystem)");
   }
-  Result<size_t> n = reader_->ReadFile(in.chunks, in.size, offset, out.first(len));
+  std::vector<meta::ChunkInfo> chunks;
+  Status st = view_->Chunks(Swap(ino), offset, len, &chunks);
+  if (!st.ok()) return st.WithContext(InoName(ino));
+  Result<size_t> n = reader_->ReadFile(chunks, in.size, offset, out.first(len));
   if (!n.ok()) return n.status().WithContext(InoName(ino));
   return n;
 }
@@ -135,18 +141,25 @@ Status RafsFs::CheckXattrEnabled() const {
 
 Result<std::optional<std::string>> RafsFs::GetXattr(uint64_t ino, const std::string& name) const {
   RETURN_IF_ERROR(CheckXattrEnabled());
-  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
-  const meta::Xattr* x = slot->node->inode->FindXattr(name);
-  if (x == nullptr) return std::optional<std::string>();
-  return std::optional<std::string>(x->value);
+  ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
+  (void)in;
+  Result<std::vector<meta::Xattr>> xattrs = view_->Xattrs(Swap(ino));
+  if (!xattrs.ok()) return xattrs.status().WithContext(InoName(ino));
+  for (meta::Xattr& x : *xattrs) {
+    if (x.name == name) return std::optional<std::string>(std::move(x.value));
+  }
+  return std::optional<std::string>();
 }
 
 Result<std::vector<std::string>> RafsFs::ListXattr(uint64_t ino) const {
   RETURN_IF_ERROR(CheckXattrEnabled());
-  ASSIGN_OR_RETURN(const InodeTable::Slot* slot, FindSlot(ino));
+  ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
+  (void)in;
+  Result<std::vector<meta::Xattr>> xattrs = view_->Xattrs(Swap(ino));
+  if (!xattrs.ok()) return xattrs.status().WithContext(InoName(ino));
   std::vector<std::string> names;
-  names.reserve(slot->node->inode->xattrs.size());
-  for (const meta::Xattr& x : slot->node->inode->xattrs) names.push_back(x.name);
+  names.reserve(xattrs->size());
+  for (meta::Xattr& x : *xattrs) names.push_back(std::move(x.name));
   return names;
 }
 

@@ -3,8 +3,11 @@
 // Read, GetXattr, ListXattr, StatFs, Access — in our own types (fs_types.h) and Status, with no
 // libfuse type anywhere, following the reference nydusd's `Rafs` (rafs/src/fs.rs, v2.2):
 //
-//   - Inode numbers: v6 reports the nid, v5 the stored i_ino; the image root is always 1
-//     (see inode_table.h for the swap that makes this a bijection). Hardlinks share one ino.
+//   - Inode numbers: v6 reports the nid, v5 the stored i_ino (the ImageView's raw ids). The
+//     FUSE root must be 1 (FUSE_ROOT_ID), so RafsFs swaps the image root's own id with 1: the
+//     root reports 1, and an inode whose own id is 1 (possible only in v6 images whose root
+//     nid is not 1) reports the root's id instead. The swap is its own inverse, so every inode
+//     keeps one stable number. Hardlinks share one ino. Number 0 is never valid.
 //   - uid/gid: when the image lacks EXPLICIT_UID_GID (Image::explicit_uidgid false) every
 //     inode reports the daemon's euid/egid, captured at construction.
 //   - Times: an inode whose mtime is 0 reports the construction time instead; atime and ctime
@@ -24,15 +27,20 @@
 //                     write opens, like every write-type request, with EROFS itself)
 //   PermissionDenied  Access() refused (EACCES)
 //   IOError, Corruption, Unavailable  from the chunk reader, or no reader for file data (EIO)
+//   Corruption        also from the metadata: an on-demand view (meta::V6DirectView) decodes
+//                     each inode / directory block when asked and reports bad bytes here (EIO)
 //
-// Ownership: owns the Image (moved in as a shared_ptr, so that the composition root may also
-// hold it: the ChunkReader borrows the same Image and is built before the RafsFs, hence the
-// Image must outlive both). Borrows the ChunkReader, which must outlive the RafsFs and read
-// this same Image's blobs; it may be null for a metadata-only filesystem (reading a non-empty
-// file then fails with Unavailable). Typical wiring:
-//   auto image = std::make_shared<const meta::Image>(std::move(decoded));
-//   auto reader = std::make_unique<storage::ChunkReader>(*image, backend, reader_opts);
-//   ASSIGN_OR_RETURN(auto fs, fs::RafsFs::Create(image, reader.get(), fs_opts));
+// The metadata comes from a meta::ImageView (meta/image_view.h): a V6DirectView over the
+// mmapped bootstrap (nothing decoded up front), or a TreeImageView over a decoded meta::Image.
+// Ownership: shares the view (the composition root may also hold it: the ChunkReader borrows
+// view->header() and is built before the RafsFs, hence the view must outlive both). Borrows
+// the ChunkReader, which must outlive the RafsFs and read this same image's blobs; it may be
+// null for a metadata-only filesystem (reading a non-empty file then fails with Unavailable).
+// Typical wiring:
+//   ASSIGN_OR_RETURN(std::shared_ptr<const meta::ImageView> view,
+//                    meta::OpenImageView(path, /*direct=*/true));
+//   auto reader = std::make_unique<storage::ChunkReader>(view->header(), backend, reader_opts);
+//   ASSIGN_OR_RETURN(auto fs, fs::RafsFs::Create(view, reader.get(), fs_opts));
 // Thread-safety: immutable after Create(); every method may be called concurrently.
 #pragma once
 
@@ -46,8 +54,8 @@
 
 #include "base/result.h"
 #include "fs/fs_types.h"
-#include "fs/inode_table.h"
 #include "meta/image.h"
+#include "meta/image_view.h"
 #include "storage/chunk_reader.h"
 
 namespace nydus::fs {
@@ -69,8 +77,14 @@ bool IsWriteOpen(int flags);
 
 class RafsFs {
  public:
-  // Builds the inode index. InvalidArgument when the image has no directory root, or its
-  // inode numbers are missing (0) or collide (see InodeTable::Build).
+  // Serves `view`. Cheap: reads only the view's header and root. InvalidArgument when `view`
+  // is null.
+  static Result<std::unique_ptr<RafsFs>> Create(std::shared_ptr<const meta::ImageView> view,
+                                                storage::ChunkReader* reader,
+                                                const RafsFsOptions& options);
+  // Convenience: serves a decoded image through a meta::TreeImageView. InvalidArgument when
+  // the image has no directory root, or its inode numbers are missing (0) or collide (see
+  // TreeImageView::Create).
   static Result<std::unique_ptr<RafsFs>> Create(std::shared_ptr<const meta::Image> image,
                                                 storage::ChunkReader* reader,
                                                 const RafsFsOptions& options);
@@ -79,7 +93,9 @@ class RafsFs {
   RafsFs& operator=(const RafsFs&) = delete;
 
   const RafsFsOptions& options() const { return options_; }
-  const meta::Image& image() const { return *image_; }
+  // The image's settings and blob table (root may be null: see ImageView::header()).
+  const meta::Image& image() const { return view_->header(); }
+  const meta::ImageView& view() const { return *view_; }
   bool xattr_enabled() const { return xattr_enabled_; }
 
   // Attributes of `ino`. NotFound for an unknown ino.
@@ -117,9 +133,10 @@ class RafsFs {
   // The xattr names of `ino`, in stored order. NotSupported when xattrs are disabled.
   Result<std::vector<std::string>> ListXattr(uint64_t ino) const;
 
-  // Filesystem statistics: bsize 4096, blocks and files counted once at construction,
-  // namemax 255, nothing free. (The reference reports bsize 512, blocks 0 and files =
-  // inode count; we report real block counts so df shows the image size.)
+  // Filesystem statistics: bsize 4096, namemax 255, nothing free; files = view->inode_count(),
+  // blocks = view->BlockCount(4096), taken at construction (a TreeImageView sums the file
+  // sizes, a V6DirectView the blobs' uncompressed sizes). (The reference reports bsize 512,
+  // blocks 0 and files = inode count; we report block counts so df shows the image size.)
   StatFs GetStatFs() const { return statfs_; }
 
   // Checks access `mask` (R_OK/W_OK/X_OK bits; F_OK = existence) for `caller`, with the
@@ -129,18 +146,21 @@ class RafsFs {
   Status Access(uint64_t ino, int mask, const Caller& caller) const;
 
  private:
-  RafsFs(std::shared_ptr<const meta::Image> image, InodeTable table, storage::ChunkReader* reader,
+  RafsFs(std::shared_ptr<const meta::ImageView> view, storage::ChunkReader* reader,
          const RafsFsOptions& options);
-  Result<const InodeTable::Slot*> FindSlot(uint64_t ino) const;
-  Result<const InodeTable::Slot*> FindDir(uint64_t ino) const;
-  Attr MakeAttr(const meta::Node& node) const;
-  Entry MakeEntry(const meta::Node& node) const;
+  // The root swap: reported number <-> view id (its own inverse). 0 stays 0.
+  uint64_t Swap(uint64_t n) const {
+    return n == root_id_ ? kRootIno : n == kRootIno ? root_id_ : n;
+  }
+  // The attributes of reported number `ino`; NotFound for 0 and unknown numbers.
+  Result<meta::InodeAttrs> FindInode(uint64_t ino) const;
+  Attr MakeAttr(uint64_t ino, const meta::InodeAttrs& in) const;
   Status CheckXattrEnabled() const;
 
-  std::shared_ptr<const meta::Image> image_;  // never null
-  storage::ChunkReader* reader_;              // borrowed; may be null
+  std::shared_ptr<const meta::ImageView> view_;  // never null
+  storage::ChunkReader* reader_;                 // borrowed; may be null
   RafsFsOptions options_;
-  InodeTable table_;
+  uint64_t root_id_ = 1;  // the view's root id
   bool xattr_enabled_ = false;
   uint32_t default_uid_ = 0;  // euid/egid at construction, for images without explicit uid/gid
   uint32_t default_gid_ = 0;

@@ -1,5 +1,6 @@
-// RAFS v6 decoder, first half (reference spec §3.3.1–3.3.5, §3.3.10): EROFS superblock,
-// RAFS extended superblock, device table, blob table, chunk table and prefetch table.
+// RAFS v6 decoder, global part (reference spec §3.3.1–3.3.5, §3.3.10): EROFS superblock,
+// RAFS extended superblock, device table, blob table, chunk table and prefetch table
+// (ReadV6Header, BuildV6ChunkTable, shared with V6DirectView), and the full reader.
 
 #include "meta/bootstrap_reader_v6.h"
 
@@ -29,30 +30,28 @@ constexpr uint64_t kCompressionFlags = format::kFlagCompressionNone | format::kF
                                        format::kFlagCompressionGzip | format::kFlagCompressionZstd;
 constexpr uint64_t kHashFlags = format::kFlagHashBlake3 | format::kFlagHashSha256;
 
-class V6Reader {
+// Fills a V6Header: superblocks, table regions and blobs.
+class V6HeaderReader {
  public:
-  V6Reader(ByteSpan data, const ReadOptions& opts) {
+  V6HeaderReader(ByteSpan data, const ReadOptions& opts, V6Header* h)
+      : h_(*h), ctx_(h->ctx), sb_(h->sb), ext_(h->ext) {
     ctx_.data = data;
     ctx_.opts = opts;
   }
-  Result<Image> Read();
+  Status Read();
 
  private:
   Status ReadSuperBlocks();
   Status CheckTables();
   Status ReadBlob(uint32_t i);
-  Status ReadChunkTable();
-  Status ReadPrefetch();
 
-  V6Context ctx_;
-  RafsV6SuperBlock sb_{};
-  RafsV6SuperBlockExt ext_{};
-  uint64_t prefetch_off_ = 0;  // 0 when there is no (usable) prefetch table
-  uint64_t prefetch_size_ = 0;
-  Image image_;
+  V6Header& h_;
+  V6Context& ctx_;
+  RafsV6SuperBlock& sb_;
+  RafsV6SuperBlockExt& ext_;
 };
 
-Status V6Reader::ReadSuperBlocks() {
+Status V6HeaderReader::ReadSuperBlocks() {
   uint64_t size = ctx_.data.size();
   if (size < kBlock || !IsAligned(size, kBlock)) {
     return Corrupt("v6: bootstrap size %lu is not a non-zero multiple of 4096", size);
@@ -97,7 +96,7 @@ Status V6Reader::ReadSuperBlocks() {
   return CheckTables();
 }
 
-Status V6Reader::CheckTables() {
+Status V6HeaderReader::CheckTables() {
   uint64_t size = ctx_.data.size();
   uint64_t bt_off = ext_.s_blob_table_offset, bt_size = ext_.s_blob_table_size;
   if (!IsAligned(bt_off, kBlock) || bt_off < kBlock || bt_size % sizeof(RafsV6Blob) != 0 ||
@@ -118,17 +117,17 @@ Status V6Reader::CheckTables() {
   }
   // Legacy images may carry a prefetch size with offset 0; the table is then ignored.
   if (ext_.s_prefetch_table_size != 0 && ext_.s_prefetch_table_offset != 0) {
-    prefetch_off_ = ext_.s_prefetch_table_offset;
-    prefetch_size_ = ext_.s_prefetch_table_size;
-    if (prefetch_off_ < kBlock || prefetch_size_ % 4 != 0 ||
-        !RangeInside(prefetch_off_, prefetch_size_, size)) {
-      return Corrupt("v6: invalid prefetch table offset 0x%lx / size 0x%lx", prefetch_off_,
-                     prefetch_size_);
+    h_.prefetch_off = ext_.s_prefetch_table_offset;
+    h_.prefetch_size = ext_.s_prefetch_table_size;
+    if (h_.prefetch_off < kBlock || h_.prefetch_size % 4 != 0 ||
+        !RangeInside(h_.prefetch_off, h_.prefetch_size, size)) {
+      return Corrupt("v6: invalid prefetch table offset 0x%lx / size 0x%lx", h_.prefetch_off,
+                     h_.prefetch_size);
     }
   }
   ctx_.tables = {{"superblock and device table", 0, dev_end},
                  {"blob table", bt_off, bt_size},
-                 {"prefetch table", prefetch_off_, prefetch_size_},
+                 {"prefetch table", h_.prefetch_off, h_.prefetch_size},
                  {"chunk table", ct_off, ct_size}};
   for (size_t i = 0; i < ctx_.tables.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -161,7 +160,7 @@ Status CheckCiSizes(const RafsV6Blob& b) {
   return Status::OK();
 }
 
-Status V6Reader::ReadBlob(uint32_t i) {
+Status V6HeaderReader::ReadBlob(uint32_t i) {
   RafsV6Blob b{};
   ReadPod(ctx_.data, ext_.s_blob_table_offset + uint64_t{i} * sizeof(b), &b);
   RafsV6Device dev{};
@@ -214,23 +213,55 @@ Status V6Reader::ReadBlob(uint32_t i) {
   std::copy(std::begin(b.blob_meta_digest), std::end(b.blob_meta_digest),
             info.blob_meta_digest.begin());
   info.blob_meta_size = b.blob_meta_size;
-  image_.blobs.push_back(std::move(info));
+  h_.image.blobs.push_back(std::move(info));
   return Status::OK();
 }
 
-Status V6Reader::ReadChunkTable() {
-  uint64_t n = ext_.s_chunk_table_size / sizeof(RafsV5ChunkInfo);
-  ctx_.chunks.Reserve(n);
+Status V6HeaderReader::Read() {
+  RETURN_IF_ERROR(ReadSuperBlocks());
+  for (uint32_t i = 0; i < sb_.s_extra_devices; ++i) {
+    Status st = ReadBlob(i);
+    if (!st.ok()) return st.WithContext(StrFormat("v6: blob %u", i));
+  }
+  ctx_.blobs = &h_.image.blobs;
+  SetImageSettings(format::kRafsVersionV6, ext_.s_flags, ext_.s_chunk_size, &h_.image);
+  return Status::OK();
+}
+
+Status ReadPrefetch(const V6Header& h, Image* image) {
+  if (h.prefetch_size == 0) return Status::OK();
+  PathByKey paths = FirstPaths(*image->root, /*by_nid=*/true);
+  for (uint64_t i = 0; i < h.prefetch_size / 4; ++i) {
+    uint32_t nid = LoadLE32(h.ctx.data.data() + h.prefetch_off + i * 4);
+    if (nid == 0) break;  // padding
+    auto it = paths.find(nid);
+    if (it == paths.end()) return Corrupt("v6: prefetch entry %lu: nid %u not in the tree", i, nid);
+    image->prefetch.push_back(it->second);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ReadV6Header(ByteSpan data, const ReadOptions& opts, V6Header* out) {
+  return V6HeaderReader(data, opts, out).Read();
+}
+
+Status BuildV6ChunkTable(const V6Header& h, V6ChunkTable* table) {
+  const V6Context& ctx = h.ctx;
+  const std::vector<BlobInfo>& blobs = h.image.blobs;
+  uint64_t n = h.ext.s_chunk_table_size / sizeof(RafsV5ChunkInfo);
+  table->Reset(ctx.data, h.ext.s_chunk_table_offset, n);
   for (uint64_t i = 0; i < n; ++i) {
     RafsV5ChunkInfo rec{};
-    ReadPod(ctx_.data, ext_.s_chunk_table_offset + i * sizeof(rec), &rec);
-    if (rec.blob_index >= image_.blobs.size()) {
+    ReadPod(ctx.data, h.ext.s_chunk_table_offset + i * sizeof(rec), &rec);
+    if (rec.blob_index >= blobs.size()) {
       return Corrupt("v6: chunk table entry %lu: blob index %u out of range (%zu blobs)", i,
-                     rec.blob_index, image_.blobs.size());
+                     rec.blob_index, blobs.size());
     }
-    const BlobInfo& blob = image_.blobs[rec.blob_index];
+    const BlobInfo& blob = blobs[rec.blob_index];
     if (rec.index >= blob.chunk_count || rec.flags & ~kKnownChunkFlags ||
-        rec.uncompressed_size == 0 || rec.uncompressed_size > ctx_.chunk_size ||
+        rec.uncompressed_size == 0 || rec.uncompressed_size > ctx.chunk_size ||
         !IsAligned(rec.uncompressed_offset, kBlock) ||
         rec.uncompressed_offset + rec.uncompressed_size > blob.uncompressed_size ||
         rec.uncompressed_offset / kBlock > UINT32_MAX) {
@@ -241,43 +272,20 @@ Status V6Reader::ReadChunkTable() {
     }
     V6ChunkKey key{rec.blob_index, rec.index,
                    static_cast<uint32_t>(rec.uncompressed_offset / kBlock)};
-    ctx_.chunks.Add(key, rec);
+    table->Add(key, static_cast<uint32_t>(i));
   }
-  ctx_.chunks.Finish();
+  table->Finish();
   return Status::OK();
 }
-
-Status V6Reader::ReadPrefetch() {
-  if (prefetch_size_ == 0) return Status::OK();
-  PathByKey paths = FirstPaths(*image_.root, /*by_nid=*/true);
-  for (uint64_t i = 0; i < prefetch_size_ / 4; ++i) {
-    uint32_t nid = LoadLE32(ctx_.data.data() + prefetch_off_ + i * 4);
-    if (nid == 0) break;  // padding
-    auto it = paths.find(nid);
-    if (it == paths.end()) return Corrupt("v6: prefetch entry %lu: nid %u not in the tree", i, nid);
-    image_.prefetch.push_back(it->second);
-  }
-  return Status::OK();
-}
-
-Result<Image> V6Reader::Read() {
-  RETURN_IF_ERROR(ReadSuperBlocks());
-  for (uint32_t i = 0; i < sb_.s_extra_devices; ++i) {
-    Status st = ReadBlob(i);
-    if (!st.ok()) return st.WithContext(StrFormat("v6: blob %u", i));
-  }
-  ctx_.blobs = &image_.blobs;
-  RETURN_IF_ERROR(ReadChunkTable());
-  RETURN_IF_ERROR(ReadV6Tree(ctx_, sb_.s_root_nid, &image_));
-  RETURN_IF_ERROR(ReadPrefetch());
-  SetImageSettings(format::kRafsVersionV6, ext_.s_flags, ext_.s_chunk_size, &image_);
-  return std::move(image_);
-}
-
-}  // namespace
 
 Result<Image> ReadBootstrapV6(ByteSpan data, const ReadOptions& opts) {
-  return V6Reader(data, opts).Read();
+  V6Header h;
+  RETURN_IF_ERROR(ReadV6Header(data, opts, &h));
+  V6ChunkTable chunks;
+  RETURN_IF_ERROR(BuildV6ChunkTable(h, &chunks));
+  RETURN_IF_ERROR(ReadV6Tree(h.ctx, chunks, h.sb.s_root_nid, &h.image));
+  RETURN_IF_ERROR(ReadPrefetch(h, &h.image));
+  return std::move(h.image);
 }
 
 }  // namespace nydus::meta::internal
