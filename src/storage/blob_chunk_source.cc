@@ -3,16 +3,21 @@
 #include "storage/blob_chunk_source.h"
 
 #include <string>
+#include <utility>
 
 #include "base/digest.h"
 #include "compress/compressor.h"
 #include "meta/blob_meta_reader.h"
+#include "storage/blob_meta_file.h"
 
 namespace nydus::storage {
 
 BlobChunkSource::BlobChunkSource(const meta::Image& image, BlobBackend* backend,
-                                 bool validate_digest)
-    : image_(image), backend_(backend), validate_digest_(validate_digest) {
+                                 bool validate_digest, std::string meta_dir)
+    : image_(image),
+      backend_(backend),
+      validate_digest_(validate_digest),
+      meta_dir_(std::move(meta_dir)) {
   slots_.reserve(image.blobs.size());
   for (size_t i = 0; i < image.blobs.size(); ++i) slots_.push_back(std::make_unique<BlobSlot>());
 }
@@ -38,17 +43,32 @@ Status BlobChunkSource::CheckDescriptor(const meta::ChunkInfo& chunk) const {
 }
 
 Result<Bytes> BlobChunkSource::Fetch(const meta::ChunkInfo& chunk) {
-  RETURN_IF_ERROR(CheckDescriptor(chunk));
-  ASSIGN_OR_RETURN(const BlobHandle* handle, GetBlob(chunk.blob_index));
-  ASSIGN_OR_RETURN(ChunkLocation loc, Locate(*handle, chunk));
+  ASSIGN_OR_RETURN(ChunkLocation loc, Locate(chunk));
   Bytes stored(loc.compressed_size);
-  backend_reads_.fetch_add(1, std::memory_order_relaxed);
-  RETURN_IF_ERROR(
-      handle->reader->ReadAt(loc.compressed_offset, stored).WithContext(Describe(chunk)));
-  backend_bytes_.fetch_add(stored.size(), std::memory_order_relaxed);
-  ASSIGN_OR_RETURN(Bytes data, Decode(chunk, loc, std::move(stored)));
+  RETURN_IF_ERROR(ReadStored(chunk.blob_index, loc.compressed_offset, stored, Describe(chunk)));
+  if (!loc.compressed) {
+    if (validate_digest_) RETURN_IF_ERROR(Verify(chunk, stored));
+    return stored;
+  }
+  ASSIGN_OR_RETURN(Bytes data, Decode(chunk, loc, stored));
   if (validate_digest_) RETURN_IF_ERROR(Verify(chunk, data));
   return data;
+}
+
+Result<ChunkLocation> BlobChunkSource::Locate(const meta::ChunkInfo& chunk) {
+  RETURN_IF_ERROR(CheckDescriptor(chunk));
+  ASSIGN_OR_RETURN(const BlobHandle* handle, GetBlob(chunk.blob_index));
+  return LocateIn(*handle, chunk);
+}
+
+Status BlobChunkSource::ReadStored(uint32_t blob_index, uint64_t offset, std::span<uint8_t> buf,
+                                   const std::string& what) {
+  if (blob_index >= slots_.size()) return Status::Internal(what + ": blob index out of range");
+  ASSIGN_OR_RETURN(const BlobHandle* handle, GetBlob(blob_index));
+  backend_reads_.fetch_add(1, std::memory_order_relaxed);
+  RETURN_IF_ERROR(handle->reader->ReadAt(offset, buf).WithContext(what));
+  backend_bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
+  return Status::OK();
 }
 
 Result<const BlobChunkSource::BlobHandle*> BlobChunkSource::GetBlob(uint32_t blob_index) {
@@ -78,20 +98,25 @@ Result<std::unique_ptr<const BlobChunkSource::BlobHandle>> BlobChunkSource::Open
     }
     BlobReader* reader = handle->reader.get();
     auto read = [reader](uint64_t off, std::span<uint8_t> buf) { return reader->ReadAt(off, buf); };
-    auto ci = meta::ReadBlobChunkInfos(blob, read);
-    if (!ci.ok()) return ci.status().WithContext("blob " + blob.blob_id);
-    if (ci->size() != blob.chunk_count) {
+    std::string path = meta_dir_.empty() ? "" : BlobMetaPath(meta_dir_, blob.blob_id);
+    auto loaded = LoadOrFetchBlobMeta(path, blob, read);
+    if (!loaded.ok()) return loaded.status().WithContext("blob " + blob.blob_id);
+    if (loaded->fetched) {
+      meta_reads_.fetch_add(1, std::memory_order_relaxed);
+      meta_bytes_.fetch_add(loaded->fetched_bytes, std::memory_order_relaxed);
+    }
+    if (loaded->ci.size() != blob.chunk_count) {
       return Status::Corruption("blob " + blob.blob_id + ": CI array has " +
-                                std::to_string(ci->size()) + " entries for " +
+                                std::to_string(loaded->ci.size()) + " entries for " +
                                 std::to_string(blob.chunk_count) + " chunks");
     }
-    handle->ci = std::move(ci).value();
+    handle->ci = std::move(loaded->ci);
   }
   return std::unique_ptr<const BlobHandle>(std::move(handle));
 }
 
-Result<ChunkLocation> BlobChunkSource::Locate(const BlobHandle& handle,
-                                              const meta::ChunkInfo& chunk) const {
+Result<ChunkLocation> BlobChunkSource::LocateIn(const BlobHandle& handle,
+                                                const meta::ChunkInfo& chunk) const {
   const meta::BlobInfo& blob = image_.blobs[chunk.blob_index];
   ChunkLocation loc;
   if (image_.IsV6()) {
@@ -107,9 +132,10 @@ Result<ChunkLocation> BlobChunkSource::Locate(const BlobHandle& handle,
                                 std::to_string(chunk.uncompressed_size) + " in the bootstrap but " +
                                 std::to_string(ci.uncompressed_size) + " in the CI array");
     }
-    loc = {ci.compressed_offset, ci.compressed_size, ci.compressed};
+    loc = {ci.compressed_offset, ci.compressed_size, ci.compressed, ci.uncompressed_offset};
   } else {
-    loc = {chunk.compressed_offset, chunk.compressed_size, chunk.compressed()};
+    loc = {chunk.compressed_offset, chunk.compressed_size, chunk.compressed(),
+           chunk.uncompressed_offset};
   }
   // Bound the allocation by what a valid chunk can occupy, whatever the descriptor says.
   uint64_t limit = loc.compressed
@@ -133,8 +159,12 @@ Result<ChunkLocation> BlobChunkSource::Locate(const BlobHandle& handle,
 }
 
 Result<Bytes> BlobChunkSource::Decode(const meta::ChunkInfo& chunk, const ChunkLocation& loc,
-                                      Bytes stored) const {
-  if (!loc.compressed) return stored;  // Locate checked the size
+                                      ByteSpan stored) const {
+  if (stored.size() != loc.compressed_size) {
+    return Status::Corruption(Describe(chunk) + ": " + std::to_string(stored.size()) +
+                              " stored bytes, expected " + std::to_string(loc.compressed_size));
+  }
+  if (!loc.compressed) return Bytes(stored.begin(), stored.end());  // Locate checked the size
   format::Compressor algo = image_.blobs[chunk.blob_index].compressor;
   Bytes out(chunk.uncompressed_size);
   Status st = compress::Decompress(algo, stored, out);

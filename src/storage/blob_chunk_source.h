@@ -6,7 +6,12 @@
 //
 // Per-blob state (the opened BlobReader and, for v6, the decoded CI array) is created lazily
 // on the first chunk of that blob and then kept; a failure to create it is returned to the
-// caller and retried on the next call.
+// caller and retried on the next call. With a `meta_dir` (the blob cache's work_dir) the v6
+// CI array is kept in `<meta_dir>/<blob_id>.blob.meta` (blob_meta_file.h) so that a
+// restarted daemon does not read it from the backend again.
+//
+// The pieces of Fetch (Locate, ReadStored, Decode, Verify) are public for the blob cache,
+// which reads merged ranges of several chunks and stores them.
 //
 // Errors name the blob id and the chunk index: IOError for backend failures (including a
 // short blob), Corruption for inconsistent descriptors, undecodable data and digest
@@ -18,6 +23,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "base/bytes.h"
@@ -33,12 +40,15 @@ struct ChunkLocation {
   uint64_t compressed_offset = 0;
   uint32_t compressed_size = 0;
   bool compressed = false;
+  uint64_t uncompressed_offset = 0;  // in the blob's uncompressed (cache file) space
 };
 
 class BlobChunkSource {
  public:
   // `image` and `backend` are borrowed and must outlive the source.
-  BlobChunkSource(const meta::Image& image, BlobBackend* backend, bool validate_digest);
+  // `meta_dir` empty: no local copy of CI arrays.
+  BlobChunkSource(const meta::Image& image, BlobBackend* backend, bool validate_digest,
+                  std::string meta_dir = "");
   ~BlobChunkSource();
   BlobChunkSource(const BlobChunkSource&) = delete;
   BlobChunkSource& operator=(const BlobChunkSource&) = delete;
@@ -52,8 +62,24 @@ class BlobChunkSource {
   // "blob <id> chunk <index>", the prefix of every error about `chunk`.
   std::string Describe(const meta::ChunkInfo& chunk) const;
 
+  // Where `chunk` is stored (opens the blob on first use); checks the descriptor first.
+  Result<ChunkLocation> Locate(const meta::ChunkInfo& chunk);
+  // One backend range read of blob `blob_index` (counted in backend_reads/bytes); `what`
+  // prefixes errors.
+  Status ReadStored(uint32_t blob_index, uint64_t offset, std::span<uint8_t> buf,
+                    const std::string& what);
+  // Stored bytes → exactly chunk.uncompressed_size bytes (Corruption when undecodable).
+  Result<Bytes> Decode(const meta::ChunkInfo& chunk, const ChunkLocation& loc,
+                       ByteSpan stored) const;
+  // Corruption unless `data` has the chunk's digest.
+  Status Verify(const meta::ChunkInfo& chunk, ByteSpan data) const;
+  bool validate_digest() const { return validate_digest_; }
+
   uint64_t backend_reads() const { return backend_reads_.load(); }
   uint64_t backend_bytes() const { return backend_bytes_.load(); }
+  // CI-array reads from the backend (not counted in backend_reads).
+  uint64_t meta_reads() const { return meta_reads_.load(); }
+  uint64_t meta_bytes() const { return meta_bytes_.load(); }
 
  private:
   // Immutable once built.
@@ -68,16 +94,17 @@ class BlobChunkSource {
 
   Result<const BlobHandle*> GetBlob(uint32_t blob_index);
   Result<std::unique_ptr<const BlobHandle>> OpenBlob(const meta::BlobInfo& blob);
-  Result<ChunkLocation> Locate(const BlobHandle& handle, const meta::ChunkInfo& chunk) const;
-  Result<Bytes> Decode(const meta::ChunkInfo& chunk, const ChunkLocation& loc, Bytes stored) const;
-  Status Verify(const meta::ChunkInfo& chunk, ByteSpan data) const;
+  Result<ChunkLocation> LocateIn(const BlobHandle& handle, const meta::ChunkInfo& chunk) const;
 
   const meta::Image& image_;
   BlobBackend* const backend_;
   const bool validate_digest_;
+  const std::string meta_dir_;
   std::vector<std::unique_ptr<BlobSlot>> slots_;  // one per image_.blobs entry; fixed size
   std::atomic<uint64_t> backend_reads_{0};
   std::atomic<uint64_t> backend_bytes_{0};
+  std::atomic<uint64_t> meta_reads_{0};
+  std::atomic<uint64_t> meta_bytes_{0};
 };
 
 }  // namespace nydus::storage

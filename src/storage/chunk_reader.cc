@@ -1,4 +1,4 @@
-// ChunkReader: cache → single-flight → BlobChunkSource, and file-range reads over chunks.
+// ChunkReader: LRU → single-flight → [BlobCache →] BlobChunkSource, and file-range reads.
 
 #include "storage/chunk_reader.h"
 
@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "storage/blob_cache.h"
 #include "storage/blob_chunk_source.h"
 #include "storage/chunk_cache.h"
 #include "storage/single_flight.h"
@@ -66,14 +67,24 @@ Result<std::vector<Segment>> PlanRead(const std::vector<meta::ChunkInfo>& chunks
 
 struct ChunkReader::Impl {
   Impl(const meta::Image& image, BlobBackend* backend, const ChunkReaderOptions& opts)
-      : source(image, backend, opts.validate_digest), cache(opts.cache_bytes) {}
+      : source(image, backend, opts.validate_digest, opts.work_dir),
+        cache(opts.cache_bytes),
+        merge_size(opts.merge_size) {
+    if (!opts.work_dir.empty()) {
+      blob_cache = std::make_unique<BlobCache>(
+          image, &source, BlobCacheOptions{opts.work_dir, opts.cache_compressed});
+    }
+  }
 
-  ChunkResult Read(const meta::ChunkInfo& chunk);
+  // `followers`: chunks the blob cache may fetch along with `chunk`.
+  ChunkResult Read(const meta::ChunkInfo& chunk, std::span<const meta::ChunkInfo> followers);
   // Accepts a cached or shared value only if it was fetched for the same chunk contents.
   ChunkResult Match(const meta::ChunkInfo& chunk, const CachedChunk& value) const;
 
   BlobChunkSource source;
   ChunkCache cache;
+  const uint64_t merge_size;
+  std::unique_ptr<BlobCache> blob_cache;  // null without a work_dir
   SingleFlight<ChunkKey, Result<CachedChunk>, ChunkKeyHash> flights;
   std::atomic<uint64_t> cache_hits{0};
   std::atomic<uint64_t> cache_misses{0};
@@ -89,7 +100,8 @@ ChunkResult ChunkReader::Impl::Match(const meta::ChunkInfo& chunk, const CachedC
   return value.data;
 }
 
-ChunkResult ChunkReader::Impl::Read(const meta::ChunkInfo& chunk) {
+ChunkResult ChunkReader::Impl::Read(const meta::ChunkInfo& chunk,
+                                    std::span<const meta::ChunkInfo> followers) {
   RETURN_IF_ERROR(source.CheckDescriptor(chunk));
   ChunkKey key{chunk.blob_index, chunk.index};
   if (CachedChunk hit = cache.Lookup(key); hit.data != nullptr) {
@@ -104,7 +116,8 @@ ChunkResult ChunkReader::Impl::Read(const meta::ChunkInfo& chunk) {
       return hit;
     }
     cache_misses.fetch_add(1, std::memory_order_relaxed);
-    Result<Bytes> data = source.Fetch(chunk);
+    Result<Bytes> data =
+        blob_cache ? blob_cache->ReadChunk(chunk, followers, merge_size) : source.Fetch(chunk);
     if (!data.ok()) {
       errors.fetch_add(1, std::memory_order_relaxed);
       return data.status();
@@ -125,7 +138,7 @@ ChunkReader::ChunkReader(const meta::Image& image, BlobBackend* backend,
 ChunkReader::~ChunkReader() = default;
 
 Result<std::shared_ptr<const Bytes>> ChunkReader::ReadChunk(const meta::ChunkInfo& chunk) {
-  return impl_->Read(chunk);
+  return impl_->Read(chunk, {});
 }
 
 Result<size_t> ChunkReader::ReadFile(const std::vector<meta::ChunkInfo>& chunks, uint64_t file_size,
@@ -134,11 +147,23 @@ Result<size_t> ChunkReader::ReadFile(const std::vector<meta::ChunkInfo>& chunks,
   uint64_t end = offset + std::min<uint64_t>(out.size(), file_size - offset);
   ASSIGN_OR_RETURN(std::vector<Segment> plan, PlanRead(chunks, offset, end));
   for (const Segment& seg : plan) {
-    ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> data, impl_->Read(*seg.chunk));
+    std::span<const meta::ChunkInfo> followers(seg.chunk + 1, chunks.data() + chunks.size());
+    ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> data, impl_->Read(*seg.chunk, followers));
     std::memcpy(out.data() + seg.out_offset, data->data() + seg.offset_in_chunk, seg.length);
   }
   return static_cast<size_t>(end - offset);
 }
+
+Status ChunkReader::Warm(const std::vector<meta::ChunkInfo>& chunks, uint64_t merge_size) {
+  if (!impl_->blob_cache) return Status::NotSupported("prefetch needs a blob cache (work_dir)");
+  return impl_->blob_cache->Warm(chunks, merge_size);
+}
+
+bool ChunkReader::IsReady(const meta::ChunkInfo& chunk) {
+  return impl_->blob_cache && impl_->blob_cache->IsReady(chunk);
+}
+
+bool ChunkReader::has_blob_cache() const { return impl_->blob_cache != nullptr; }
 
 ChunkReader::Stats ChunkReader::stats() const {
   Stats s;
@@ -150,6 +175,23 @@ ChunkReader::Stats ChunkReader::stats() const {
   s.coalesced = impl_->flights.joins();
   s.cache_bytes = impl_->cache.size_bytes();
   s.cache_evictions = impl_->cache.evictions();
+  s.meta_reads = impl_->source.meta_reads();
+  s.meta_bytes = impl_->source.meta_bytes();
+  if (impl_->blob_cache) {
+    BlobCache::Stats b = impl_->blob_cache->stats();
+    s.blobcache_disk_hits = b.disk_hits;
+    s.blobcache_disk_bad = b.disk_bad;
+    s.blobcache_chunks_written = b.chunks_written;
+    s.blobcache_bytes_written = b.bytes_written;
+    s.blobcache_write_errors = b.write_errors;
+    s.blobcache_merged_chunks = b.merged_chunks;
+    s.blobcache_prefetch_reads = b.prefetch_reads;
+    s.blobcache_prefetch_chunks = b.prefetch_chunks;
+    s.blobcache_prefetch_bytes = b.prefetch_bytes;
+    s.blobcache_bypassed = b.bypassed;
+    s.blobcache_ready_chunks = b.ready_chunks;
+    s.blobcache_total_chunks = b.total_chunks;
+  }
   return s;
 }
 
