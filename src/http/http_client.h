@@ -12,6 +12,7 @@
 // Thread-safety: Do() may be called concurrently.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,17 +28,17 @@
 namespace nydus::http {
 
 struct ClientOptions {
-  double timeout_sec = 30;          // whole request; 0 = no limit (not recommended)
+  double timeout_sec = 30;  // whole request; 0 = no limit (not recommended)
   double connect_timeout_sec = 5;
-  bool skip_verify = false;         // accept any TLS certificate (self-signed registries)
-  std::string proxy;                // "http://host:port", empty = none (env proxies ignored)
-  std::string unix_socket;          // connect to this unix socket instead of TCP (nydusctl)
-  bool follow_redirects = false;    // let curl follow 3xx itself (max 10)
+  bool skip_verify = false;       // accept any TLS certificate (self-signed registries)
+  std::string proxy;              // "http://host:port", empty = none (env proxies ignored)
+  std::string unix_socket;        // connect to this unix socket instead of TCP (nydusctl)
+  bool follow_redirects = false;  // let curl follow 3xx itself (max 10)
   std::string user_agent = "nydus-cpp";
 };
 
 struct Header {
-  std::string name;   // as received/sent; compare case-insensitively
+  std::string name;  // as received/sent; compare case-insensitively
   std::string value;
 };
 
@@ -51,7 +52,14 @@ struct Request {
   std::function<Status(std::span<const uint8_t>)> body_sink;
   // Optional per-request override of ClientOptions::timeout_sec (seconds, > 0).
   std::optional<double> timeout_sec;
+  // With body_sink: only the body of a 2xx response goes to the sink; the body of any other
+  // status (an error document, a redirect page) is kept in Response::body, capped at
+  // kMaxErrorBody bytes.
+  bool sink_2xx_only = false;
 };
+
+// Largest non-2xx body kept when Request::sink_2xx_only is set.
+inline constexpr size_t kMaxErrorBody = 64 * 1024;
 
 struct Response {
   long status = 0;
@@ -63,6 +71,17 @@ struct Response {
   std::optional<std::string> Find(std::string_view name) const;
 };
 
+// The URL with any user:password@ and the query string replaced by "..." (presigned storage
+// URLs carry signatures there): safe for logs and error messages.
+std::string RedactUrl(std::string_view url);
+
+// Counters of one client since it was created (monotonic; read without locking).
+struct ClientStats {
+  uint64_t requests = 0;          // Do() calls that reached the transport
+  uint64_t connections = 0;       // new connections opened (the rest reused a live one)
+  uint64_t transport_errors = 0;  // Do() calls that returned a non-OK Status
+};
+
 class HttpClient {
  public:
   explicit HttpClient(ClientOptions options = {});
@@ -72,6 +91,7 @@ class HttpClient {
 
   const ClientOptions& options() const { return options_; }
   Result<Response> Do(const Request& request);
+  ClientStats stats() const;
 
  private:
   struct Pool;
