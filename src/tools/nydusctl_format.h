@@ -1,0 +1,31 @@
+// nydusctl's human-readable output: the nydusd API's JSON answers rendered as aligned text,
+// following the reference nydusctl (src/bin/nydusctl/commands.rs) in content and order.
+// Every function is total: a missing or mistyped field prints as 0 / "" (an older or newer
+// daemon must never crash the client). `-r/--raw` bypasses all of this and prints the JSON.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/json.h"
+
+namespace nydus::nydusctl {
+
+// `info`: GET /api/v1/daemon.
+std::string FormatInfo(const Json& info);
+// `metrics backend`: GET /api/v1/metrics/backend.
+std::string FormatBackend(const Json& m);
+// `metrics backend -I N`: what happened between two samples taken `interval_secs` apart.
+std::string FormatBackendDelta(const Json& last, const Json& current, uint64_t interval_secs);
+// `metrics cache`: GET /api/v1/metrics/blobcache.
+std::string FormatCache(const Json& m);
+// `metrics fsstats`: GET /api/v1/metrics.
+std::string FormatFsStats(const Json& m);
+// `metrics inflight`: GET /api/v1/metrics/inflight (an array; null/empty when nothing is hung).
+std::string FormatInflight(const Json& ops);
+
+// "/a b" → "%2Fa%20b"-style escaping of a query value (unreserved and '/' kept).
+std::string QueryEscape(const std::string& s);
+
+}  // namespace nydus::nydusctl

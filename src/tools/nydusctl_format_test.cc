@@ -1,0 +1,82 @@
+#include "tools/nydusctl_format.h"
+
+#include <gtest/gtest.h>
+
+namespace nydus::nydusctl {
+namespace {
+
+bool Has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(NydusctlFormatTest, Info) {
+  Json info = Json::parse(R"({"version":{"package_ver":"2.2.5","git_commit":"abc","build_time":"t",
+    "profile":"release","rustc":"g++"},"id":null,"supervisor":null,"state":"RUNNING",
+    "backend_collection":{"/":{"backend_type":"Rafs","mountpoint":"/",
+    "mounted_time":"2024-01-01 00:00:00.5 +00:00:00","config":{"version":2,
+    "rafs":{"mode":"direct"},"cache":{"prefetch":{"enable":true,"batch_size":1048576}}}}}})");
+  std::string s = FormatInfo(info);
+  EXPECT_TRUE(Has(s, "Version:                2.2.5\n")) << s;
+  EXPECT_TRUE(Has(s, "Status:                 RUNNING\n")) << s;
+  EXPECT_TRUE(Has(s, "Instances:\n    Instance Mountpoint:      /\n")) << s;
+  EXPECT_TRUE(Has(s, "Mode:                     direct\n")) << s;
+  EXPECT_TRUE(Has(s, "Prefetch:                 true\n")) << s;
+  EXPECT_TRUE(Has(s, "Prefetch Merging Size:    1048576\n")) << s;
+}
+
+TEST(NydusctlFormatTest, BackendAndDelta) {
+  Json m = Json::parse(R"({"backend_type":"localfs","read_count":4,"read_errors":1,
+    "read_amount_total":2097152,"read_cumulative_latency_millis_total":40,
+    "read_cumulative_latency_millis_dist":[0,0,0,0,0,0,0,40],
+    "read_count_block_size_dist":[0,0,0,0,0,0,0,4],"read_latency_sizes_dist":[]})");
+  std::string s = FormatBackend(m);
+  EXPECT_TRUE(Has(s, "Backend Type:       localfs\n")) << s;
+  EXPECT_TRUE(Has(s, "Read Amount:        2097152 Bytes (2.00 MB)\n")) << s;
+  EXPECT_TRUE(Has(s,
+                  "Average Latency(millis): 0       0       0       0       0       0       0"
+                  "       10      \n"))
+      << s;
+  Json later = m;
+  later["read_count"] = 8;
+  later["read_amount_total"] = 2097152 + 4 * 1024 * 1024;
+  std::string d = FormatBackendDelta(m, later, 2);
+  EXPECT_TRUE(Has(d, "Backend Read Bandwidth:     2048 KB/S\n")) << d;
+  EXPECT_TRUE(Has(d, "Backend Average IO Size:    1048576 Bytes\n")) << d;
+}
+
+TEST(NydusctlFormatTest, CacheFsStatsInflight) {
+  Json c = Json::parse(R"({"underlying_files":["/c/a","/c/b"],"store_path":"/c","whole_hits":3,
+    "prefetch_data_amount":2048,"prefetch_requests_count":2,"prefetch_begin_time_secs":10,
+    "prefetch_begin_time_millis":0,"prefetch_end_time_secs":12,"prefetch_end_time_millis":0})");
+  std::string s = FormatCache(c);
+  EXPECT_TRUE(Has(s, "Files:                      [/c/a, /c/b]\n")) << s;
+  EXPECT_TRUE(Has(s, "Prefetch Average Size:      1024 Bytes\n")) << s;
+  EXPECT_TRUE(Has(s, "Prefetch Duration:          2.000 Seconds\n")) << s;
+  Json fs = Json::parse(R"({"data_read":3145728,"fop_hits":[0,0,0,0,9],"fop_errors":[0,0,0,0,2],
+    "read_latency_dist":[5,4,0,0,0,0,0,0]})");
+  std::string f = FormatFsStats(fs);
+  EXPECT_TRUE(Has(f, "Reads Count:    5       4       0")) << f;
+  EXPECT_TRUE(Has(f, "Read Data:   3145728 Bytes (3 MB)\n")) << f;
+  EXPECT_TRUE(Has(f, "Read          9            errors 2\n")) << f;
+  EXPECT_EQ(FormatInflight(Json(nullptr)), "No inflight requests.\n");
+  EXPECT_TRUE(Has(FormatInflight(Json::parse(R"([{"inode":1,"opcode":15,"unique":7,
+    "timestamp_secs":99}])")),
+                  "1                     15      7           99\n"));
+}
+
+TEST(NydusctlFormatTest, HostileInputNeverCrashes) {
+  for (const char* text : {"null", "[]", "3", R"({"version":7,"backend_collection":[1]})",
+                           R"({"read_count":-5,"fop_hits":"x","read_latency_dist":{}})"}) {
+    Json j = Json::parse(text);
+    (void)FormatInfo(j);
+    (void)FormatBackend(j);
+    (void)FormatBackendDelta(j, j, 0);
+    (void)FormatCache(j);
+    (void)FormatFsStats(j);
+    (void)FormatInflight(j);
+  }
+  EXPECT_EQ(QueryEscape("/mnt/a b&c"), "/mnt/a%20b%26c");
+}
+
+}  // namespace
+}  // namespace nydus::nydusctl
