@@ -11,9 +11,13 @@ namespace nydus::builder {
 
 enum class WhiteoutSpec { kOci, kOverlayfs, kNone };
 enum class PrefetchPolicy { kNone, kFs, kBlob };
+// --type: dir-rafs (directory), tar-rafs / targz-rafs (a layer tar, plain or gzip; both
+// detect the compression from the content, as the reference does).
+enum class SourceType { kDirectory, kTar, kTarGz };
 
 struct BuildOptions {
-  std::string source;            // directory to build from
+  std::string source;            // directory (or tar file / FIFO) to build from
+  SourceType source_type = SourceType::kDirectory;
   std::string bootstrap_path;    // -B; empty: <blob_dir>/<sha256 of bootstrap>
   std::string blob_dir;          // -D; the blob is written as <blob_dir>/<blob id>
   std::string blob_path;         // -b; explicit blob file (may be a FIFO)

@@ -10,8 +10,13 @@ namespace nydus::builder {
 Status ValidateOptions(const BuildOptions& o) {
   if (o.source.empty()) return Status::InvalidArgument("missing SOURCE directory");
   struct stat st;
-  if (::stat(o.source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument("source '" + o.source + "' is not a directory");
+  if (o.source_type == SourceType::kDirectory) {
+    if (::stat(o.source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument("source '" + o.source + "' is not a directory");
+    }
+  } else if (::stat(o.source.c_str(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    return Status::InvalidArgument("source '" + o.source +
+                                   "' is not a tar file or FIFO (--type tar-rafs/targz-rafs)");
   }
   if (o.fs_version != 5 && o.fs_version != 6) {
     return Status::InvalidArgument("--fs-version must be 5 or 6");

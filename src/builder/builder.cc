@@ -18,30 +18,15 @@
 #include "builder/bootstrap_writer.h"
 #include "builder/chunk_dict.h"
 #include "builder/chunk_pipeline.h"
+#include "builder/chunk_stream.h"
 #include "builder/dir_walker.h"
 #include "builder/layering.h"
 #include "builder/prefetch.h"
+#include "builder/tar_source.h"
 #include "meta/bootstrap_reader.h"
 
 namespace nydus::builder {
 namespace {
-
-uint64_t SuperFlags(const BuildOptions& o, const meta::Image& image) {
-  uint64_t f = format::CompressorFlag(o.compressor) | format::DigesterFlag(o.digester);
-  if (!o.repeatable) f |= format::kFlagExplicitUidGid;
-  bool has_xattr = false;
-  meta::WalkTree(*image.root, [&](const meta::Node& n, const std::string&) {
-    has_xattr = !n.inode->xattrs.empty();
-    return !has_xattr;
-  });
-  if (has_xattr) f |= format::kFlagHasXattr;
-  if (o.fs_version == 6 && !image.blobs.empty()) {
-    bool all_digest = true;
-    for (const auto& b : image.blobs) all_digest &= (b.features & format::kBlobInlinedChunkDigest) != 0;
-    if (all_digest) f |= format::kFlagInlinedChunkDigest;
-  }
-  return f;
-}
 
 // --prefetch-policy blob: the new blob's readahead window covers the chunks of the prefetched
 // files, which the pipeline wrote first.
@@ -91,7 +76,74 @@ Status WriteFileAtomically(const std::string& path, ByteSpan data) {
   return Status::OK();
 }
 
+// Directory source: walk → layering → normalize → data in DataOrder through ChunkPipeline.
+Status BuildFromDirectory(const BuildOptions& o, const std::vector<std::string>& patterns,
+                          meta::Image* parent, ChunkDict* dict, BlobWriter* writer,
+                          ThreadPool* pool, meta::Image* image) {
+  const bool explicit_uidgid = !o.repeatable;
+  ASSIGN_OR_RETURN(SourceTree src, WalkDirectory(o.source, WalkOptions{explicit_uidgid}));
+  LOG_DEBUG("walked {}: {} regular files with data", o.source, src.data_paths.size());
+  if (!o.parent_bootstrap.empty()) {
+    image->root = std::move(parent->root);
+    RETURN_IF_ERROR(ApplyUpperLayer(image->root.get(), std::move(src.root), o.whiteout_spec));
+  } else {
+    PrepareSingleLayer(src.root.get(), o.whiteout_spec);
+    image->root = std::move(src.root);
+  }
+  NormalizeTree(image->root.get(), explicit_uidgid);
+  // Files whose data this build writes, prefetched ones first.
+  std::vector<std::pair<meta::Inode*, std::string>> files;
+  for (const meta::Inode* ino : DataOrder(*image->root, patterns)) {
+    auto it = src.data_paths.find(ino);
+    if (it != src.data_paths.end()) files.emplace_back(const_cast<meta::Inode*>(ino), it->second);
+  }
+  return WriteFileData(files, dict, writer, pool);
+}
+
+// Tar source: one pass over the archive; file data goes to the blob in archive order (as
+// the reference tarball builder writes it), then layering and normalization. Whiteout
+// files are kept in a build without parent (reference §3.8), applied with one.
+Status BuildFromTar(const BuildOptions& o, meta::Image* parent, ChunkDict* dict, BlobWriter* writer,
+                    ThreadPool* pool, meta::Image* image) {
+  const bool explicit_uidgid = !o.repeatable;
+  ChunkStream stream(dict, writer, pool);
+  ASSIGN_OR_RETURN(TarTree tar,
+                   ReadTarSource(o.source, TarSourceOptions{explicit_uidgid}, &stream));
+  LOG_DEBUG("read {}: {} entries, {} implied directories", o.source, tar.entries,
+            tar.implied_dirs.size());
+  if (!o.parent_bootstrap.empty()) {
+    InheritImpliedDirs(*parent->root, tar.root.get(), tar.implied_dirs);
+    image->root = std::move(parent->root);
+    RETURN_IF_ERROR(ApplyUpperLayer(image->root.get(), std::move(tar.root), o.whiteout_spec));
+  } else {
+    image->root = std::move(tar.root);
+  }
+  NormalizeTree(image->root.get(), explicit_uidgid);
+  return Status::OK();
+}
+
 }  // namespace
+
+uint64_t ComputeSuperFlags(const meta::Image& image) {
+  uint64_t f = format::CompressorFlag(image.compressor) | format::DigesterFlag(image.digester);
+  if (image.explicit_uidgid) f |= format::kFlagExplicitUidGid;
+  bool has_xattr = false;
+  if (image.root != nullptr) {
+    meta::WalkTree(*image.root, [&](const meta::Node& n, const std::string&) {
+      has_xattr = !n.inode->xattrs.empty();
+      return !has_xattr;
+    });
+  }
+  if (has_xattr) f |= format::kFlagHasXattr;
+  if (image.IsV6() && !image.blobs.empty()) {
+    bool all_digest = true;
+    for (const auto& b : image.blobs) {
+      all_digest &= (b.features & format::kBlobInlinedChunkDigest) != 0;
+    }
+    if (all_digest) f |= format::kFlagInlinedChunkDigest;
+  }
+  return f;
+}
 
 Result<BuildResult> Build(const BuildOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
@@ -103,37 +155,22 @@ Result<BuildResult> Build(const BuildOptions& o) {
   image.digester = o.digester;
   image.explicit_uidgid = explicit_uidgid;
 
-  ASSIGN_OR_RETURN(SourceTree src, WalkDirectory(o.source, WalkOptions{explicit_uidgid}));
-  LOG_DEBUG("walked {}: {} regular files with data", o.source, src.data_paths.size());
-
   ChunkDict dict(o.digester);
-  if (!o.parent_bootstrap.empty()) {
-    ASSIGN_OR_RETURN(meta::Image parent, LoadParent(o));
+  meta::Image parent;
+  const bool layered = !o.parent_bootstrap.empty();
+  if (layered) {
+    ASSIGN_OR_RETURN(parent, LoadParent(o));
     RETURN_IF_ERROR(dict.AddParent(parent));
-    image.root = std::move(parent.root);
-    RETURN_IF_ERROR(ApplyUpperLayer(image.root.get(), std::move(src.root), o.whiteout_spec));
-  } else {
-    PrepareSingleLayer(src.root.get(), o.whiteout_spec);
-    image.root = std::move(src.root);
   }
   if (!o.chunk_dict.empty()) {
     ASSIGN_OR_RETURN(meta::Image dict_image, meta::ReadBootstrapFile(o.chunk_dict));
     RETURN_IF_ERROR(dict.AddDictImage(dict_image).WithContext("--chunk-dict " + o.chunk_dict));
   }
-  NormalizeTree(image.root.get(), explicit_uidgid);
-
   std::vector<std::string> patterns;
   if (o.prefetch_policy != PrefetchPolicy::kNone) {
     ASSIGN_OR_RETURN(patterns, NormalizePrefetchPatterns(o.prefetch_patterns));
   }
   if (o.prefetch_policy == PrefetchPolicy::kFs) image.prefetch = patterns;
-
-  // Files whose data this build writes, prefetched ones first.
-  std::vector<std::pair<meta::Inode*, std::string>> files;
-  for (const meta::Inode* ino : DataOrder(*image.root, patterns)) {
-    auto it = src.data_paths.find(ino);
-    if (it != src.data_paths.end()) files.emplace_back(const_cast<meta::Inode*>(ino), it->second);
-  }
 
   BuildResult res;
   BlobWriterOptions bw;
@@ -156,7 +193,9 @@ Result<BuildResult> Build(const BuildOptions& o) {
   };
   {
     ThreadPool pool(o.threads);
-    Status st = WriteFileData(files, &dict, writer.get(), &pool);
+    Status st = o.source_type == SourceType::kDirectory
+                    ? BuildFromDirectory(o, patterns, &parent, &dict, writer.get(), &pool, &image)
+                    : BuildFromTar(o, &parent, &dict, writer.get(), &pool, &image);
     if (!st.ok()) return abandon(st);
   }
   image.blobs = dict.blobs();
@@ -171,7 +210,7 @@ Result<BuildResult> Build(const BuildOptions& o) {
   } else if (dict.new_blob_index()) {
     return abandon(Status::Internal("blob index allocated but no chunk written"));
   }
-  image.flags = SuperFlags(o, image);
+  image.flags = ComputeSuperFlags(image);
   auto boot_r = WriteBootstrap(image);
   if (!boot_r.ok()) return abandon(boot_r.status());
   Bytes boot = std::move(*boot_r);

@@ -1,6 +1,9 @@
-// The `nydus-image create` pipeline for a directory source:
-//   walk → (parent: apply layer | single: keep whiteouts) → normalize → prefetch order →
+// The `nydus-image create` pipeline. Directory source:
+//   walk → (parent: apply layer | single: drop whiteouts) → normalize → prefetch order →
 //   chunk/compress/digest/dedup → blob (+meta, ToC, inline bootstrap) → bootstrap → files.
+// Tar source (--type tar-rafs / targz-rafs, tar_source.h): one streaming pass over the
+// archive chunks/dedups/writes file data in archive order while building the tree; then
+// (parent: implied dirs inherit, apply layer | single: keep whiteouts) → normalize → same tail.
 // Each stage lives in its own file (dir_walker, layering, prefetch, chunk_pipeline,
 // blob_writer, bootstrap_writer); this is only the composition.
 #pragma once
@@ -24,6 +27,10 @@ struct BuildResult {
 
 // REQUIRES: options validated by ValidateOptions.
 Result<BuildResult> Build(const BuildOptions& opts);
+
+// RAFS superblock flags for `image` (compressor, digester, explicit uid/gid, has-xattr,
+// v6 inlined chunk digest when every blob has it), as create and merge write them.
+uint64_t ComputeSuperFlags(const meta::Image& image);
 
 // Checks option combinations the way the reference CLI does (chunk size power of two in
 // [0x1000, 0x1000000], blob-toc only for v6, an output for blob and bootstrap, ...).

@@ -34,6 +34,15 @@ struct CreateArgs {
 void AddCreateCommand(CLI::App& app, CreateArgs* args);
 Status RunCreate(const CreateArgs& args);
 
+struct MergeArgs {
+  std::vector<std::string> sources;
+  std::string parent_bootstrap, bootstrap, blob_dir, chunk_dict, output_json, config;
+  std::string prefetch_policy = "none";
+  std::string blob_digests, original_blob_ids, blob_sizes, blob_toc_digests, blob_toc_sizes;
+};
+void AddMergeCommand(CLI::App& app, MergeArgs* args);
+Status RunMerge(const MergeArgs& args);
+
 struct CheckArgs {
   std::string bootstrap_pos, bootstrap, blob_dir, output_json;
   bool verbose = false;

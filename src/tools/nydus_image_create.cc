@@ -16,12 +16,13 @@
 namespace nydus::tools {
 
 void AddCreateCommand(CLI::App& app, CreateArgs* a) {
-  CLI::App* c = app.add_subcommand("create", "Create RAFS filesystems from directories");
+  CLI::App* c =
+      app.add_subcommand("create", "Create RAFS filesystems from directories or tar/tar.gz layers");
   c->add_option("SOURCE", a->source, "source from which to build the RAFS filesystem")
       ->required();
   c->add_option("-t,--type,--source-type", a->type, "Conversion type:")
       ->default_str("dir-rafs")
-      ->check(CLI::IsMember({"directory", "dir-rafs"}));
+      ->check(CLI::IsMember({"directory", "dir-rafs", "tar-rafs", "targz-rafs"}));
   c->add_option("-B,--bootstrap", a->bootstrap,
                 "File path to save the generated RAFS metadata blob");
   c->add_option("-D,--blob-dir", a->blob_dir,
@@ -88,6 +89,9 @@ static Result<std::vector<std::string>> ReadPatternsFromStdin() {
 static Result<builder::BuildOptions> ToBuildOptions(const CreateArgs& a) {
   builder::BuildOptions o;
   o.source = a.source;
+  o.source_type = a.type == "tar-rafs"     ? builder::SourceType::kTar
+                  : a.type == "targz-rafs" ? builder::SourceType::kTarGz
+                                           : builder::SourceType::kDirectory;
   o.bootstrap_path = a.bootstrap;
   o.blob_dir = a.blob_dir;
   o.blob_path = a.blob;

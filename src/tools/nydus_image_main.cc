@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
 
   CreateArgs create;
   AddCreateCommand(app, &create);
+  MergeArgs merge;
+  AddMergeCommand(app, &merge);
   CheckArgs check;
   AddCheckCommand(app, &check);
   InspectArgs inspect;
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (app.got_subcommand("create")) st = RunCreate(create);
+  else if (app.got_subcommand("merge")) st = RunMerge(merge);
   else if (app.got_subcommand("check")) st = RunCheck(check);
   else if (app.got_subcommand("inspect")) st = RunInspect(inspect);
   else if (app.got_subcommand("stat")) st = RunStat(stat);
