@@ -5,7 +5,7 @@
 # Usage: scripts/run-fuzz.sh [SECONDS]          (default 60)
 # Env:   NYDUS_FIXTURES_DIR  fixture folder (default ../shared/fixtures/nydus)
 #        JOBS                build parallelism (default 2)
-#        FUZZ_TARGETS        subset to run (default: all three)
+#        FUZZ_TARGETS        subset to run (default: all four)
 #        FUZZ_SEED, FUZZ_RUNS  with both set, each target runs exactly FUZZ_RUNS inputs from
 #                            that seed instead of for SECONDS: the same binary then explores
 #                            the same inputs every time (CI uses this, so a run is reproducible)
@@ -17,7 +17,7 @@ secs=${1:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 fixtures=${NYDUS_FIXTURES_DIR:-$root/../shared/fixtures/nydus}
-targets=${FUZZ_TARGETS:-"fuzz_bootstrap_v5 fuzz_bootstrap_v6 fuzz_blob_meta"}
+targets=${FUZZ_TARGETS:-"fuzz_bootstrap_v5 fuzz_bootstrap_v6 fuzz_blob_meta fuzz_http_request"}
 
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DNYDUS_BUILD_FUZZ=ON \
   -DNYDUS_BUILD_TESTS=OFF -DNYDUS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -37,6 +37,11 @@ le64() { le32 $(($1 & 0xffffffff)); le32 $(($1 >> 32)); }
 seed() {  # seed TARGET
   local dir=$work/$1
   mkdir -p "$dir"
+  if [ "$1" = fuzz_http_request ]; then  # request streams, no fixtures needed
+    printf 'GET /api/v1/daemon HTTP/1.1\r\nHost: localhost\r\n\r\n' > "$dir/get"
+    printf 'POST /api/v1/mount?mountpoint=%%2Fm&x=a+b HTTP/1.1\r\nContent-Length: 14\r\nExpect: 100-continue\r\n\r\n{"source":"x"}GET http://localhost/metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n' > "$dir/pipelined"
+    return
+  fi
   if [ ! -d "$fixtures" ]; then
     echo "note: fixtures not found at $fixtures; $1 starts from an empty corpus"
     return

@@ -26,6 +26,7 @@ Result<std::vector<AccessPattern>> ApiBackend::GetAccessPatterns(
 }
 Result<std::vector<InflightOp>> ApiBackend::GetInflightOps() { return std::vector<InflightOp>(); }
 Result<ErrorEvents> ApiBackend::GetEvents() { return ErrorEvents(); }
+std::vector<std::string> ApiBackend::MetricIds() { return {}; }
 Result<Json> ApiBackend::GetFsBackendInfo(const std::string& mountpoint) {
   return Status::NotFound("no filesystem mounted at " + mountpoint);
 }
@@ -219,12 +220,15 @@ HttpResponse ApiRouter::Metrics(const HttpRequest& req) {
 MetricsSnapshot ApiRouter::CollectMetrics() {
   MetricsSnapshot snap;
   if (auto r = backend_->GetDaemonInfo(false); r.ok()) snap.info = std::move(*r);
-  if (auto r = backend_->GetFsMetrics(std::nullopt); r.ok()) snap.fs.push_back(std::move(*r));
-  if (auto r = backend_->GetBackendMetrics(std::nullopt); r.ok()) {
-    snap.backends.push_back(std::move(*r));
-  }
-  if (auto r = backend_->GetBlobcacheMetrics(std::nullopt); r.ok()) {
-    snap.blobcaches.push_back(std::move(*r));
+  std::vector<std::optional<std::string>> ids;
+  for (const std::string& id : backend_->MetricIds()) ids.emplace_back(id);
+  if (ids.empty()) ids.emplace_back(std::nullopt);
+  for (const auto& id : ids) {
+    if (auto r = backend_->GetFsMetrics(id); r.ok()) snap.fs.push_back(std::move(*r));
+    if (auto r = backend_->GetBackendMetrics(id); r.ok()) snap.backends.push_back(std::move(*r));
+    if (auto r = backend_->GetBlobcacheMetrics(id); r.ok()) {
+      snap.blobcaches.push_back(std::move(*r));
+    }
   }
   if (auto r = backend_->GetInflightOps(); r.ok()) snap.inflight = r->size();
   return snap;

@@ -71,6 +71,9 @@ class ApiBackend {
       const std::optional<std::string>& id);
   virtual Result<std::vector<InflightOp>> GetInflightOps();
   virtual Result<ErrorEvents> GetEvents();
+  // Every metric id (mountpoint) /metrics should export; empty: the router asks for the
+  // only one (id nullopt).
+  virtual std::vector<std::string> MetricIds();
   // The config of the fs mounted at `mountpoint` (secrets removed); NotFound if none.
   virtual Result<Json> GetFsBackendInfo(const std::string& mountpoint);
   virtual Status Mount(const std::string& mountpoint, const MountCmd& cmd);
@@ -81,8 +84,8 @@ class ApiBackend {
   virtual Status TakeoverFuseFd();
 };
 
-// Everything /metrics exports. ApiRouter fills it from the backend's getters with id nullopt
-// (one filesystem, as our daemon serves); errors leave the part out.
+// Everything /metrics exports. ApiRouter fills it from the backend's getters for each of
+// MetricIds() (or id nullopt when that is empty); errors leave the part out.
 struct MetricsSnapshot {
   std::optional<DaemonInfo> info;
   std::vector<FsMetrics> fs;

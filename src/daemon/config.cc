@@ -119,31 +119,17 @@ std::vector<std::string> UnimplementedSettings(const DaemonConfig& config) {
   if (config.backend && config.backend->type == "localfs" && config.backend->localfs.readahead) {
     out.push_back("backend.localfs.readahead: has no effect (nor in nydus 2.2)");
   }
-  if (config.cache) {
-    const CacheConfig& c = *config.cache;
-    if (c.type == "blobcache" || c.type == "filecache") {
-      out.push_back("cache.type '" + c.type +
-                    "': the on-disk blob cache is not implemented yet; decompressed chunks are "
-                    "cached in memory only and work_dir '" +
-                    c.work_dir + "' is not used");
-    }
-    if (c.compressed) out.push_back("cache.compressed: no on-disk blob cache yet");
-    if (c.prefetch.enable)
-      out.push_back("cache.prefetch.enable: blob prefetch is not implemented yet");
+  if (config.cache && config.cache->disable_indexed_map) {
+    out.push_back(
+        "cache.filecache.disable_indexed_map: ignored; chunk readiness is always tracked by "
+        "chunk index");
   }
   if (config.rafs) {
     const RafsConfig& r = *config.rafs;
-    if (r.prefetch.enable) {
-      out.push_back("rafs.prefetch.enable (fs_prefetch): prefetch is not implemented yet");
-    }
     if (r.iostats_files || r.access_pattern || r.latest_read_files) {
       out.push_back(
-          "rafs.iostats_files/access_pattern/latest_read_files: metrics are served by "
-          "the HTTP API (--apisock), which is not supported yet");
-    }
-    if (r.batch_size != 128 * 1024) {
-      out.push_back("rafs.batch_size (amplify_io) " + std::to_string(r.batch_size) +
-                    ": read amplification is not implemented; reads fetch the chunks they need");
+          "rafs.iostats_files/access_pattern/latest_read_files: per-file metrics are not "
+          "collected; /api/v1/metrics/files and /pattern answer empty");
     }
   }
   return out;

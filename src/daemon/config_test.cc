@@ -368,9 +368,13 @@ TEST(ConfigUnimplementedTest, ListsWhatIsNotActedOn) {
     }
     return false;
   };
-  EXPECT_TRUE(has("cache.type 'blobcache'"));
-  EXPECT_TRUE(has("rafs.prefetch.enable"));
-  EXPECT_FALSE(has("rafs.batch_size"));
+  EXPECT_TRUE(lines.empty());  // blob cache, prefetch and amplify_io are all acted on
+  ASSERT_OK_AND_ASSIGN(c, ParseConfig(R"({"device":{"backend":{"type":"localfs","config":
+      {"dir":"/b","readahead":true}},"cache":{"type":"blobcache","config":{"work_dir":"/w"}}},
+      "mode":"direct","iostats_files":true})", "x"));
+  lines = UnimplementedSettings(c);
+  EXPECT_TRUE(has("backend.localfs.readahead"));
+  EXPECT_TRUE(has("rafs.iostats_files"));
   ASSERT_OK_AND_ASSIGN(c, ParseConfig(R"({"version":2,"backend":{"type":"localfs",
                                           "localfs":{"dir":"/b"}},"cache":{},"rafs":{}})",
                                       "x"));

@@ -1,23 +1,15 @@
 #include "daemon/daemon.h"
 
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "base/logging.h"
+#include "daemon/daemon_api.h"
 #include "daemon/mount_check.h"
-#include "meta/bootstrap_reader.h"
 
 namespace nydus::daemon {
 namespace {
-
-uint64_t CountNodes(const meta::Image& image) {
-  uint64_t n = 0;
-  meta::WalkTree(*image.root, [&](const meta::Node&, const std::string&) {
-    ++n;
-    return true;
-  });
-  return n;
-}
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -36,32 +28,10 @@ Result<DaemonConfig> ResolveConfig(const DaemonOptions& options) {
   return Status::InvalidArgument("both --config and --localfs-dir are missing");
 }
 
-Status CheckConfigForImage(const DaemonConfig& config, const meta::Image& image) {
-  if (!config.backend) return Status::InvalidArgument("no configuration information for backend");
-  if (!config.cache) return Status::InvalidArgument("no configuration information for cache");
-  if (!config.rafs) return Status::InvalidArgument("no configuration information for rafs");
-  if (config.backend->type != "localfs") {
-    return Status::NotSupported("backend type '" + config.backend->type +
-                                "' is not supported yet (only localfs)");
-  }
-  if (config.cache->type == "fscache") {
-    return Status::NotSupported("cache type 'fscache' is not supported by the FUSE daemon");
-  }
-  if (image.IsV6() && config.rafs->mode == "cached") {
-    // rafs/src/metadata/md_v6.rs: RafsMode::Cached => enosys!("Rafs v6 does not support ...")
-    return Status::NotSupported("Rafs v6 does not support cached mode");
-  }
-  return Status::OK();
-}
-
-storage::LocalfsConfig LocalfsSettings(const DaemonConfig& config) {
-  const LocalfsBackendConfig& l = config.backend->localfs;
-  return storage::LocalfsConfig{l.dir, l.blob_file, l.alt_dirs};
-}
-
 Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
 
 Daemon::~Daemon() {
+  if (api_server_) api_server_->Stop();
   std::unique_ptr<fuse::FuseSession> session;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -70,56 +40,82 @@ Daemon::~Daemon() {
   session.reset();  // unmounts if still mounted, before the fs it serves goes away
 }
 
+Status Daemon::StartApi() {
+  api_ = std::make_unique<DaemonApi>(this);
+  router_ = std::make_unique<ApiRouter>(api_.get());
+  api_server_ = std::make_unique<http::UnixServer>(
+      options_.apisock, [r = router_.get()](const http::HttpRequest& q) { return r->Handle(q); });
+  Status st = api_server_->Start();
+  if (!st.ok()) return st.WithContext("cannot serve the API on " + options_.apisock);
+  LOG_INFO("API server listening on {}", options_.apisock);
+  return Status::OK();
+}
+
 Status Daemon::Start() {
   const auto t0 = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(config_, ResolveConfig(options_));
-  LOG_INFO(
-      "config: {} ({})",
-      options_.config_path.empty() ? "--localfs-dir " + options_.localfs_dir : options_.config_path,
-      ConfigFormatName(config_.format));
   if (options_.mountpoint.empty()) return Status::InvalidArgument("--mountpoint is required");
-  ASSIGN_OR_RETURN(std::string mountpoint, CheckMountpoint(options_.mountpoint));
-  if (options_.bootstrap.empty()) {
+  if (options_.bootstrap.empty() && options_.apisock.empty()) {
     return Status::InvalidArgument(
-        "--bootstrap is required (mounting later through the API, --apisock, is not supported "
-        "yet)");
+        "--bootstrap is required unless --apisock is given (then mount images through the API)");
   }
-  Result<meta::Image> image = meta::ReadBootstrapFile(options_.bootstrap);
-  // The reader's messages name the file; `nydus-image check` prints the same ones.
-  if (!image.ok()) return image.status().WithContext("cannot load bootstrap");
-  RETURN_IF_ERROR(CheckConfigForImage(config_, *image));
-  for (const std::string& line : UnimplementedSettings(config_)) LOG_WARN("config: {}", line);
-  LOG_INFO("bootstrap {}: RAFS v{}, {} blob(s), {} nodes; mode {}, chunk digests {}",
-           options_.bootstrap, image->IsV6() ? 6 : 5, image->blobs.size(), CountNodes(*image),
-           config_.rafs->mode, config_.ChunkValidationEnabled() ? "validated" : "not validated");
+  std::optional<DaemonConfig> config;
+  if (!options_.bootstrap.empty()) {
+    ASSIGN_OR_RETURN(config, ResolveConfig(options_));
+    LOG_INFO("config: {} ({})",
+             options_.config_path.empty() ? "--localfs-dir " + options_.localfs_dir
+                                          : options_.config_path,
+             ConfigFormatName(config->format));
+  }
+  ASSIGN_OR_RETURN(std::string mountpoint, CheckMountpoint(options_.mountpoint));
+  std::shared_ptr<RafsInstance> instance;
+  if (config.has_value()) {
+    std::vector<std::string> prefetch;
+    if (!options_.prefetch_files.empty()) {
+      ASSIGN_OR_RETURN(prefetch, ReadPrefetchList(options_.prefetch_files));
+    }
+    ASSIGN_OR_RETURN(instance, RafsInstance::Create(*config, options_.bootstrap, prefetch));
+  } else if (!options_.prefetch_files.empty()) {
+    return Status::InvalidArgument("--prefetch-files requires --bootstrap");
+  }
+  if (!options_.apisock.empty()) RETURN_IF_ERROR(StartApi());
 
-  image_ = std::make_shared<const meta::Image>(std::move(*image));
-  ASSIGN_OR_RETURN(backend_, storage::NewLocalfsBackend(LocalfsSettings(config_)));
-  storage::ChunkReaderOptions reader_opts;
-  reader_opts.validate_digest = config_.ChunkValidationEnabled();
-  reader_ = std::make_unique<storage::ChunkReader>(*image_, backend_.get(), reader_opts);
-  fs::RafsFsOptions fs_opts;
-  fs_opts.enable_xattr = config_.rafs->enable_xattr;
-  ASSIGN_OR_RETURN(fs_, fs::RafsFs::Create(image_, reader_.get(), fs_opts));
+  fs::VfsOptions vfs_opts;
+  if (instance != nullptr && options_.virtual_mountpoint == "/") {
+    vfs_ = std::make_unique<fs::Vfs>(instance->Fs(), vfs_opts);
+  } else {
+    vfs_ = std::make_unique<fs::Vfs>(vfs_opts);
+    if (instance != nullptr) RETURN_IF_ERROR(vfs_->Mount(options_.virtual_mountpoint, instance->Fs()));
+  }
+  if (instance != nullptr) {
+    std::lock_guard<std::mutex> lock(instances_mu_);
+    instances_[options_.virtual_mountpoint] = instance;
+  }
 
   RETURN_IF_ERROR(CheckFuseDevice());
   fuse::FuseOptions fuse_opts;
   fuse_opts.threads = options_.fuse_threads;
   ASSIGN_OR_RETURN(std::unique_ptr<fuse::FuseSession> session,
-                   fuse::FuseSession::Mount(mountpoint, fs_.get(), fuse_opts));
+                   fuse::FuseSession::Mount(mountpoint, vfs_.get(), fuse_opts));
   {
     std::lock_guard<std::mutex> lock(mu_);
     session_ = std::move(session);
     if (exit_requested_) session_->RequestExit();
+    fuse::FuseSession* s = session_.get();
+    vfs_->set_invalidate([s](uint64_t parent, const std::string& name) { s->Invalidate(parent, name); });
   }
-  LOG_INFO("mounted {} at {} ({} FUSE thread(s)) in {:.3f}s", options_.bootstrap, mountpoint,
-           options_.fuse_threads, SecondsSince(t0));
+  running_ = true;
+  LOG_INFO("mounted {} at {} ({} FUSE thread(s)) in {:.3f}s",
+           options_.bootstrap.empty() ? std::string("an empty pseudo root") : options_.bootstrap,
+           mountpoint, options_.fuse_threads, SecondsSince(t0));
   return Status::OK();
 }
 
 Status Daemon::Run() {
   if (session_ == nullptr) return Status::Internal("Daemon::Run() before a successful Start()");
   Status st = session_->Run();
+  running_ = false;
+  if (api_server_) api_server_->Stop();
+  vfs_->set_invalidate(nullptr);
   Status unmounted = session_->Unmount();
   if (!st.ok()) return st;
   if (!unmounted.ok()) return unmounted;
@@ -132,6 +128,58 @@ void Daemon::RequestExit() {
   exit_requested_ = true;
   std::lock_guard<std::mutex> lock(mu_);
   if (session_) session_->RequestExit();
+}
+
+Status Daemon::MountImage(const std::string& path, const std::string& bootstrap,
+                          const DaemonConfig& config, std::vector<std::string> prefetch_files) {
+  if (vfs_ == nullptr) return Status::Unavailable("the daemon is not running yet");
+  ASSIGN_OR_RETURN(std::shared_ptr<RafsInstance> inst,
+                   RafsInstance::Create(config, bootstrap, std::move(prefetch_files)));
+  RETURN_IF_ERROR(vfs_->Mount(path, inst->Fs()));
+  std::lock_guard<std::mutex> lock(instances_mu_);
+  instances_[path] = std::move(inst);
+  LOG_INFO("mounted {} at {} (API)", bootstrap, path);
+  return Status::OK();
+}
+
+Status Daemon::RemountImage(const std::string& path, const std::string& bootstrap,
+                            const DaemonConfig& config, std::vector<std::string> prefetch_files) {
+  if (vfs_ == nullptr) return Status::Unavailable("the daemon is not running yet");
+  ASSIGN_OR_RETURN(std::shared_ptr<RafsInstance> inst,
+                   RafsInstance::Create(config, bootstrap, std::move(prefetch_files)));
+  RETURN_IF_ERROR(vfs_->Remount(path, inst->Fs()));
+  std::lock_guard<std::mutex> lock(instances_mu_);
+  instances_[path] = std::move(inst);
+  LOG_INFO("remounted {} at {} (API)", bootstrap, path);
+  return Status::OK();
+}
+
+Status Daemon::UmountImage(const std::string& path) {
+  if (vfs_ == nullptr) return Status::Unavailable("the daemon is not running yet");
+  RETURN_IF_ERROR(vfs_->Umount(path));
+  std::lock_guard<std::mutex> lock(instances_mu_);
+  instances_.erase(path);
+  LOG_INFO("unmounted {} (API)", path);
+  return Status::OK();
+}
+
+Result<std::shared_ptr<RafsInstance>> Daemon::Instance(
+    const std::optional<std::string>& path) const {
+  std::lock_guard<std::mutex> lock(instances_mu_);
+  if (!path.has_value()) {
+    if (instances_.size() == 1) return instances_.begin()->second;
+    return Status::NotFound(instances_.empty()
+                                ? "no filesystem is mounted"
+                                : "several filesystems are mounted: give ?id=<mountpoint>");
+  }
+  auto it = instances_.find(*path);
+  if (it == instances_.end()) return Status::NotFound("nothing is mounted at " + *path);
+  return it->second;
+}
+
+std::map<std::string, std::shared_ptr<RafsInstance>> Daemon::Instances() const {
+  std::lock_guard<std::mutex> lock(instances_mu_);
+  return instances_;
 }
 
 }  // namespace nydus::daemon

@@ -1,40 +1,44 @@
 // Daemon: the composition root of nydusd. It turns DaemonOptions into the object graph that
-// serves one RAFS image over FUSE, and owns it:
+// serves RAFS images over FUSE, and owns it:
 //
-//   config (file, or generated for --localfs-dir) ─┐
-//   bootstrap ── meta::ReadBootstrapFile ──────────┼─► storage::BlobBackend (localfs)
-//                                                   ├─► storage::ChunkReader (validate_digest)
-//                                                   ├─► fs::RafsFs
-//                                                   └─► fuse::FuseSession, mounted
+//   --bootstrap B + config ── RafsInstance (daemon/rafs_instance.h: view, backend, blob
+//                             cache, ChunkReader, RafsFs, prefetch)
+//   fs::Vfs: root mode (B at "/", nid/ino pass through) or pseudo mode (images mounted at
+//            paths by -m or through the API) ── fuse::FuseSession, mounted
+//   --apisock S ── http::UnixServer ── ApiRouter ── DaemonApi (daemon_api.cc)
 //
 // Lifecycle (nydusd_main.cc):
 //   Daemon d(options);                    // cheap; RequestExit() is valid from here on
 //   signal watcher → d.RequestExit()      // SIGINT/SIGTERM (daemon/signal_watcher.h)
 //   RETURN_IF_ERROR(d.Start());           // everything up to a live mount, or why not
 //   RETURN_IF_ERROR(d.Run());             // serves until RequestExit() or an external umount
-//   // ~Daemon: unmounts if still mounted, then frees the graph in reverse order
+//   // ~Daemon: stops the API, unmounts if still mounted, then frees the graph
 //
 // Start() fails (and leaves nothing mounted) with a message naming the cause: a bad or missing
 // config (InvalidArgument/NotFound naming the file and key), a missing or corrupt bootstrap
-// (the bootstrap reader's message, as `nydus-image check` prints it), a non-existent, non-
-// directory or busy mountpoint, no permission on /dev/fuse, or a configuration this daemon
-// cannot serve (NotSupported: backends other than localfs, fscache, mode "cached" on v6).
-// Thread-safety: Start() and Run() on one thread; RequestExit() from any thread.
+// (the bootstrap reader's message, as `nydus-image check` prints it), rejected registry
+// credentials, a non-existent, non-directory or busy mountpoint, no permission on /dev/fuse,
+// an API socket another nydusd serves, or a configuration this daemon cannot serve
+// (NotSupported). Without --bootstrap, --apisock is required: the FUSE mount starts empty and
+// images are mounted with POST /api/v1/mount.
+// Thread-safety: Start() and Run() on one thread; RequestExit() and the API from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "base/result.h"
+#include "daemon/api_router.h"
 #include "daemon/config.h"
 #include "daemon/options.h"
-#include "fs/rafs_fs.h"
+#include "daemon/rafs_instance.h"
+#include "fs/vfs.h"
 #include "fuse/fuse_session.h"
-#include "meta/image.h"
-#include "storage/blob_backend.h"
-#include "storage/chunk_reader.h"
+#include "http/unix_server.h"
 
 namespace nydus::daemon {
 
@@ -42,13 +46,7 @@ namespace nydus::daemon {
 // InvalidArgument when neither or both are given.
 Result<DaemonConfig> ResolveConfig(const DaemonOptions& options);
 
-// Checks that `config` can serve `image` here: backend, cache and rafs sections present (the
-// reference's "no configuration information for ..."), backend type localfs, cache type not
-// fscache, and rafs.mode "direct" for v6 ("Rafs v6 does not support cached mode").
-Status CheckConfigForImage(const DaemonConfig& config, const meta::Image& image);
-
-// The localfs backend settings of `config`. REQUIRES: CheckConfigForImage passed.
-storage::LocalfsConfig LocalfsSettings(const DaemonConfig& config);
+class DaemonApi;
 
 class Daemon {
  public:
@@ -66,19 +64,36 @@ class Daemon {
   // safe from any thread at any time (a request before Start() ends Run() right away).
   void RequestExit();
 
-  const DaemonConfig& config() const { return config_; }
+  const DaemonOptions& options() const { return options_; }
+
+  // Mount management (the API's POST/PUT/DELETE /api/v1/mount). `path` is the virtual
+  // mountpoint inside the FUSE mount ("/sub").
+  Status MountImage(const std::string& path, const std::string& bootstrap,
+                    const DaemonConfig& config, std::vector<std::string> prefetch_files);
+  Status RemountImage(const std::string& path, const std::string& bootstrap,
+                      const DaemonConfig& config, std::vector<std::string> prefetch_files);
+  Status UmountImage(const std::string& path);
+  // The image mounted at `path`; nullopt `path` means the only one. NotFound otherwise.
+  Result<std::shared_ptr<RafsInstance>> Instance(const std::optional<std::string>& path) const;
+  std::map<std::string, std::shared_ptr<RafsInstance>> Instances() const;
+  const fs::Vfs* vfs() const { return vfs_.get(); }
+  bool running() const { return running_.load(); }
 
  private:
+  Status StartApi();
+
   DaemonOptions options_;
-  DaemonConfig config_;
-  // Members are destroyed in reverse order: the session goes first, the image last.
-  std::shared_ptr<const meta::Image> image_;  // shared with fs_; borrowed by reader_
-  std::unique_ptr<storage::BlobBackend> backend_;
-  std::unique_ptr<storage::ChunkReader> reader_;
-  std::unique_ptr<fs::RafsFs> fs_;
+  std::unique_ptr<fs::Vfs> vfs_;
+  mutable std::mutex instances_mu_;  // guards instances_
+  std::map<std::string, std::shared_ptr<RafsInstance>> instances_;  // by virtual mountpoint
   std::mutex mu_;  // guards session_ against RequestExit() from the signal thread
   std::unique_ptr<fuse::FuseSession> session_;
   std::atomic<bool> exit_requested_{false};
+  std::atomic<bool> running_{false};
+  // Declared last: destroyed first, so no API request sees a half-destroyed daemon.
+  std::unique_ptr<DaemonApi> api_;
+  std::unique_ptr<ApiRouter> router_;
+  std::unique_ptr<http::UnixServer> api_server_;
 };
 
 }  // namespace nydus::daemon

@@ -53,9 +53,11 @@ TEST(DaemonConfigTest, CheckConfigForImage) {
 
   DaemonConfig c = V1();
   c.backend->type = "registry";
+  EXPECT_OK(CheckConfigForImage(c, v6));
+  c.backend->type = "oss";
   st = CheckConfigForImage(c, v6);
   EXPECT_EQ(st.code(), StatusCode::kNotSupported);
-  EXPECT_EQ(st.message(), "backend type 'registry' is not supported yet (only localfs)");
+  EXPECT_EQ(st.message(), "backend type 'oss' is not supported (localfs and registry are)");
   c = V1();
   c.cache->type = "fscache";
   EXPECT_EQ(CheckConfigForImage(c, v5).code(), StatusCode::kNotSupported);
@@ -70,15 +72,6 @@ TEST(DaemonConfigTest, CheckConfigForImage) {
   EXPECT_EQ(CheckConfigForImage(v2, v6).message(), "no configuration information for backend");
 }
 
-TEST(DaemonConfigTest, LocalfsSettings) {
-  ASSERT_OK_AND_ASSIGN(DaemonConfig c, ParseConfig(R"({"version":2,"backend":{"type":"localfs",
-      "localfs":{"dir":"/b","blob_file":"/f","alt_dirs":["/x"]}}})",
-                                                   "t"));
-  storage::LocalfsConfig l = LocalfsSettings(c);
-  EXPECT_EQ(l.dir, "/b");
-  EXPECT_EQ(l.blob_file, "/f");
-  EXPECT_EQ(l.alt_dirs, std::vector<std::string>{"/x"});
-}
 
 class DaemonStartTest : public ::testing::Test {
  protected:

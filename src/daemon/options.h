@@ -16,11 +16,16 @@ inline constexpr uint32_t kDefaultFuseThreads = 4;
 inline constexpr uint32_t kMaxFuseThreads = 1024;
 
 struct DaemonOptions {
-  std::string bootstrap;    // -B/--bootstrap: the RAFS metadata file (required here)
+  std::string bootstrap;    // -B/--bootstrap: the RAFS metadata file (else mount via the API)
   std::string config_path;  // -C/--config
   std::string localfs_dir;  // -D/--localfs-dir (exclusive with config_path)
   std::string mountpoint;   // -M/--mountpoint: an existing directory, not a mount point
   uint32_t fuse_threads = kDefaultFuseThreads;  // --fuse-threads / --thread-num, 1..1024
+  std::string apisock;             // -A/--apisock: HTTP API on this unix socket
+  std::string id;                  // --id (reported by GET /api/v1/daemon)
+  std::string supervisor;          // --supervisor (reported; no state is sent, as 2.2)
+  std::string prefetch_files;      // --prefetch-files: a file listing paths to prefetch
+  std::string virtual_mountpoint = "/";  // -m: where the --bootstrap image appears
 };
 
 // The reference's validate_threads_configuration: a decimal in [1, 1024]. InvalidArgument

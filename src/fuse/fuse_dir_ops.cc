@@ -61,8 +61,9 @@ class DirBuffer {
 void DoReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   if (off < 0) return static_cast<void>(fuse_reply_err(req, EINVAL));
   DirBuffer buf(req, size, plus);
-  Status st = Ctx(req).fs->ReadDir(ino, static_cast<uint64_t>(off),
-                                   [&buf](const fs::DirEntry& e) { return buf.Add(e); });
+  Status st = Ctx(req).fs->ReadDir(
+      ino, static_cast<uint64_t>(off), [&buf](const fs::DirEntry& e) { return buf.Add(e); },
+      plus);
   buf.Reply(st);
 }
 
@@ -71,7 +72,7 @@ void DoReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus
 void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   RunGuarded(req, [&] {
     // The kernel sends OPENDIR for directories only; ReadDir checks the type anyway.
-    Status st = Ctx(req).fs->Open(ino, O_RDONLY | O_DIRECTORY);
+    Status st = Ctx(req).fs->Open(ino, O_RDONLY | O_DIRECTORY, /*dir=*/true);
     if (!st.ok()) return ReplyStatus(req, st);
     if (Ctx(req).no_opendir) return static_cast<void>(fuse_reply_err(req, ENOSYS));
     fi->fh = 0;

@@ -70,7 +70,8 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) noexcept {
     if (!e.ok() && e.status().code() == StatusCode::kNotFound) {
       // A negative entry (ino 0): the kernel caches the absence for entry_timeout.
       fuse_entry_param neg{};
-      neg.entry_timeout = cx.entry_timeout;
+      // Not under pseudo directories: an image may be mounted there later.
+      neg.entry_timeout = cx.fs->Cacheable(parent) ? cx.entry_timeout : 0;
       fuse_reply_entry(req, &neg);
       return;
     }
@@ -106,7 +107,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   RunGuarded(req, [&] {
     // Writing is refused as a read-only mount would (the kernel already does so for "ro").
     if (fs::IsWriteOpen(fi->flags)) return static_cast<void>(fuse_reply_err(req, EROFS));
-    Status st = Ctx(req).fs->Open(ino, fi->flags);
+    Status st = Ctx(req).fs->Open(ino, fi->flags, /*dir=*/false);
     if (!st.ok()) return ReplyStatus(req, st);
     // Declining (ENOSYS) succeeds this open and tells the kernel to skip later ones.
     if (Ctx(req).no_open) return static_cast<void>(fuse_reply_err(req, ENOSYS));
@@ -132,9 +133,9 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 
 void Release(fuse_req_t req, fuse_ino_t, fuse_file_info*) noexcept { fuse_reply_err(req, 0); }
 
-void StatFs(fuse_req_t req, fuse_ino_t) noexcept {
+void StatFs(fuse_req_t req, fuse_ino_t ino) noexcept {
   RunGuarded(req, [&] {
-    const fs::StatFs s = Ctx(req).fs->GetStatFs();
+    const fs::StatFs s = Ctx(req).fs->GetStatFs(ino);
     struct statvfs sv {};
     sv.f_bsize = s.bsize;
     sv.f_frsize = s.frsize;

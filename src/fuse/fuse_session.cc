@@ -65,7 +65,7 @@ struct FuseSession::Impl {
 };
 
 Result<std::unique_ptr<FuseSession>> FuseSession::Mount(const std::string& mountpoint,
-                                                        const fs::RafsFs* fs,
+                                                        const fs::Vfs* fs,
                                                         const FuseOptions& options) {
   if (fs == nullptr) return Status::InvalidArgument("fuse: no filesystem");
   RETURN_IF_ERROR(ValidateOptions(options));
@@ -141,6 +141,16 @@ void FuseSession::RequestExit() {
   // or requests already queued (and files still open) would hang.
   if (impl_->detached.exchange(true)) return;
   if (umount2(impl_->mountpoint.c_str(), MNT_DETACH) != 0) impl_->detach_errno = errno;
+}
+
+void FuseSession::Invalidate(uint64_t parent, const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (!impl_->running || impl_->released) return;
+  }
+  // Errors (ENOENT: the kernel had nothing cached) need no handling.
+  (void)fuse_lowlevel_notify_inval_entry(impl_->se, parent, name.c_str(), name.size());
+  (void)fuse_lowlevel_notify_inval_inode(impl_->se, parent, 0, 0);
 }
 
 Status FuseSession::Unmount() {

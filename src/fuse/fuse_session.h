@@ -1,4 +1,4 @@
-// FuseSession: serves one RafsFs at a mountpoint through the kernel FUSE driver (libfuse 3
+// FuseSession: serves a Vfs (one RafsFs, or several under pseudo directories) at a mountpoint through the kernel FUSE driver (libfuse 3
 // low-level API; the handlers are in fuse_ops.cc). No libfuse type appears in this header.
 //
 // Lifecycle:
@@ -11,10 +11,10 @@
 //
 // Mount behaviour follows the reference nydusd (fuse-backend-rs): read-only, kernel-side
 // permission checks (default_permissions), fsname "rafs", no subtype, attr/entry timeouts
-// from RafsFsOptions (1 << 32 s by default). Reads of up to 1 MiB (max_read) are answered
+// from VfsOptions (1 << 32 s by default). Reads of up to 1 MiB (max_read) are answered
 // from the fs; opened files and directories keep the page cache (the image is immutable).
 //
-// Ownership: borrows the RafsFs, which must outlive the session.
+// Ownership: borrows the Vfs, which must outlive the session.
 // Thread-safety: Run() may be called once, on any thread; RequestExit() and Unmount() may be
 // called from any thread concurrently with Run(). RequestExit() is async-signal-safe.
 #pragma once
@@ -24,7 +24,7 @@
 #include <string>
 
 #include "base/result.h"
-#include "fs/rafs_fs.h"
+#include "fs/vfs.h"
 
 namespace nydus::fuse {
 
@@ -50,7 +50,7 @@ class FuseSession {
   // InvalidArgument for bad options (threads out of range, ',' or '\' in fsname/subtype);
   // IOError when libfuse cannot create the session or mount (see its stderr message).
   static Result<std::unique_ptr<FuseSession>> Mount(const std::string& mountpoint,
-                                                    const fs::RafsFs* fs,
+                                                    const fs::Vfs* fs,
                                                     const FuseOptions& options);
   // Unmounts (if still mounted) and frees the session. If Run() is active on another thread,
   // requests exit and waits for it to return first.
@@ -70,6 +70,11 @@ class FuseSession {
   // Idempotent; IOError only when the detach itself failed for a reason other than
   // "not mounted".
   Status Unmount();
+
+  // Tells the kernel to forget the cached entry `name` in directory `parent` and the cached
+  // listing of `parent` (after the Vfs mounted or unmounted an image there). Safe from any
+  // thread except a request handler; a no-op when not running.
+  void Invalidate(uint64_t parent, const std::string& name);
 
   const std::string& mountpoint() const;
 

@@ -51,13 +51,23 @@ std::string MountLine(const std::string& mountpoint) {
   return "";
 }
 
+// A root-mode Vfs over `fs`, which it borrows (the caller keeps `fs` alive).
+std::unique_ptr<fs::Vfs> RootVfs(const fs::RafsFs* fs) {
+  return std::make_unique<fs::Vfs>(std::shared_ptr<const fs::RafsFs>(std::shared_ptr<void>(), fs),
+                                   fs::VfsOptions{});
+}
+
 // Serves `fs` at a temp dir on a background thread for the lifetime of the object.
 class Mounted {
  public:
   void Start(const fs::RafsFs* fs, const FuseOptions& opts) {
+    vfs_ = RootVfs(fs);
+    StartVfs(vfs_.get(), opts);
+  }
+  void StartVfs(const fs::Vfs* vfs, const FuseOptions& opts) {
     mnt_ = tmp_.Join("mnt");
     ASSERT_EQ(mkdir(mnt_.c_str(), 0755), 0);
-    ASSERT_OK_AND_ASSIGN(session_, FuseSession::Mount(mnt_, fs, opts));
+    ASSERT_OK_AND_ASSIGN(session_, FuseSession::Mount(mnt_, vfs, opts));
     loop_ = std::thread([this] { run_status_ = session_->Run(); });
   }
   // Detaches the mount, waits for the loop and checks that it ended cleanly.
@@ -72,9 +82,11 @@ class Mounted {
   ~Mounted() { Stop(); }
   std::string Path(const std::string& rel) const { return mnt_ + "/" + rel; }
   const std::string& mnt() const { return mnt_; }
+  FuseSession* session() { return session_.get(); }
 
  private:
   nydus::testing::TempDir tmp_;
+  std::unique_ptr<fs::Vfs> vfs_;
   std::string mnt_;
   std::unique_ptr<FuseSession> session_;
   std::thread loop_;
@@ -381,7 +393,8 @@ TEST(FuseSessionTest, DestroyWithoutRunUnmounts) {
   fs::testing::ImageBuilder b(format::kRafsVersionV5, 1);
   ASSERT_OK_AND_ASSIGN(auto fs, fs::RafsFs::Create(b.Finish(), nullptr, {}));
   nydus::testing::TempDir tmp;
-  ASSERT_OK_AND_ASSIGN(auto session, FuseSession::Mount(tmp.path(), fs.get(), FuseOptions{}));
+  auto vfs = RootVfs(fs.get());
+  ASSERT_OK_AND_ASSIGN(auto session, FuseSession::Mount(tmp.path(), vfs.get(), FuseOptions{}));
   EXPECT_FALSE(MountLine(session->mountpoint()).empty());
   session.reset();
   EXPECT_TRUE(MountLine(tmp.path()).empty());
@@ -391,21 +404,66 @@ TEST(FuseSessionTest, RejectsBadOptions) {
   fs::testing::ImageBuilder b(format::kRafsVersionV5, 1);
   ASSERT_OK_AND_ASSIGN(auto fs, fs::RafsFs::Create(b.Finish(), nullptr, {}));
   nydus::testing::TempDir tmp;
+  auto vfs = RootVfs(fs.get());
   FuseOptions opts;
   opts.threads = 0;
-  EXPECT_EQ(FuseSession::Mount(tmp.path(), fs.get(), opts).status().code(),
+  EXPECT_EQ(FuseSession::Mount(tmp.path(), vfs.get(), opts).status().code(),
             StatusCode::kInvalidArgument);
   opts.threads = 1025;
-  EXPECT_EQ(FuseSession::Mount(tmp.path(), fs.get(), opts).status().code(),
+  EXPECT_EQ(FuseSession::Mount(tmp.path(), vfs.get(), opts).status().code(),
             StatusCode::kInvalidArgument);
   opts = FuseOptions{};
   opts.fsname = "a,b";
-  EXPECT_EQ(FuseSession::Mount(tmp.path(), fs.get(), opts).status().code(),
+  EXPECT_EQ(FuseSession::Mount(tmp.path(), vfs.get(), opts).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(FuseSession::Mount(tmp.path(), nullptr, FuseOptions{}).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(FuseSession::Mount(tmp.Join("missing"), fs.get(), FuseOptions{}).status().code(),
+  EXPECT_EQ(FuseSession::Mount(tmp.Join("missing"), vfs.get(), FuseOptions{}).status().code(),
             StatusCode::kNotFound);
+}
+
+
+// Pseudo mode: images mounted and unmounted at run time under one FUSE mount (the API's
+// POST/DELETE /api/v1/mount), each with its own inode slot, and the kernel's caches follow.
+TEST(FuseVfsTest, MountsImagesUnderPseudoDirectories) {
+  REQUIRE_FUSE();
+  auto make = [](const std::string& file) {
+    fs::testing::ImageBuilder b(format::kRafsVersionV5, 1);
+    b.AddSymlink(b.root(), file, 2, "target-of-" + file);
+    auto fs = fs::RafsFs::Create(b.Finish(), nullptr, {});
+    EXPECT_OK(fs.status());
+    return std::shared_ptr<const fs::RafsFs>(std::move(*fs));
+  };
+  fs::Vfs vfs(fs::VfsOptions{});
+  Mounted mount;
+  mount.StartVfs(&vfs, FuseOptions{});
+  vfs.set_invalidate([&](uint64_t parent, const std::string& name) {
+    mount.session()->Invalidate(parent, name);
+  });
+  struct stat st {};
+  // Not there yet, and the absence must not be cached.
+  EXPECT_NE(lstat(mount.Path("a/x/one").c_str(), &st), 0);
+  ASSERT_OK(vfs.Mount("/a/x", make("one")));
+  ASSERT_OK(vfs.Mount("/b", make("two")));
+  ASSERT_EQ(lstat(mount.Path("a/x/one").c_str(), &st), 0) << strerror(errno);
+  EXPECT_EQ(st.st_ino >> fs::Vfs::kSlotShift, 1u);
+  char buf[64] = {};
+  ASSERT_GT(readlink(mount.Path("b/two").c_str(), buf, sizeof(buf) - 1), 0);
+  EXPECT_STREQ(buf, "target-of-two");
+  EXPECT_EQ(vfs.Mount("/a/x", make("again")).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(vfs.Mount("/a/x/deeper", make("again")).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(vfs.Mount("a", make("again")).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(vfs.Mountpoints(), (std::vector<std::string>{"/a/x", "/b"}));
+  ASSERT_OK(vfs.Umount("/a/x"));
+  EXPECT_NE(lstat(mount.Path("a/x/one").c_str(), &st), 0);
+  EXPECT_NE(lstat(mount.Path("a").c_str(), &st), 0);  // emptied pseudo dirs go away too
+  ASSERT_EQ(lstat(mount.Path("b/two").c_str(), &st), 0);
+  EXPECT_EQ(vfs.Umount("/a/x").code(), StatusCode::kNotFound);
+  // Stats are per mount.
+  auto stats = vfs.StatsAt("/b");
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_GT(stats->fop_hits[static_cast<size_t>(fs::Fop::kReadlink)], 0u);
+  mount.Stop();
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Internal to src/fuse: what the FUSE request handlers share. Each handler decodes the
-// request, calls the RafsFs, and replies exactly once; the work is in fs/. The handlers are
+// request, calls the Vfs, and replies exactly once; the work is in fs/. The handlers are
 // noexcept: RunGuarded turns an escaping exception into an EIO reply (an exception crossing
 // into libfuse's C frames would terminate the daemon).
 // Thread-safety: handlers run concurrently on libfuse's worker threads; they only read the
-// OpsContext and call the thread-safe RafsFs.
+// OpsContext and call the thread-safe Vfs.
 #pragma once
 
 #include <atomic>
@@ -12,7 +12,7 @@
 
 #include "base/status.h"
 #include "fs/fs_types.h"
-#include "fs/rafs_fs.h"
+#include "fs/vfs.h"
 #include "fuse/lowlevel.h"
 
 namespace nydus::fuse::internal {
@@ -22,7 +22,7 @@ inline constexpr unsigned kMaxRead = 1u << 20;
 
 // The userdata of a session: the filesystem it serves and the cache timeouts it replies with.
 struct OpsContext {
-  const fs::RafsFs* fs = nullptr;  // borrowed; outlives the session
+  const fs::Vfs* fs = nullptr;  // borrowed; outlives the session
   double attr_timeout = 0;
   double entry_timeout = 0;
   // Set in init when the kernel lets us decline OPEN/OPENDIR (FUSE_CAP_NO_OPEN_SUPPORT /

@@ -88,7 +88,37 @@ std::string Raw(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-int Metrics(Client& c, const std::string& category, bool raw, unsigned interval) {
+// Without --id and with several filesystems mounted, nydusd wants an id: show each mount.
+int MetricsPerMount(Client& c, const std::string& category, const std::string& path, bool raw) {
+  auto info = c.Get("v1/daemon");
+  if (!info.ok()) return Fail(info.status());
+  const Json* fs = info->contains("backend_collection") ? &(*info)["backend_collection"] : nullptr;
+  if (fs == nullptr || !fs->is_object() || fs->empty()) {
+    return Fail(Status::NotFound("no filesystem is mounted"));
+  }
+  Json all = Json::object();
+  for (const auto& [mp, desc] : fs->items()) {
+    auto m = c.Get(path + "?id=" + nydus::nydusctl::QueryEscape(mp));
+    if (!m.ok()) return Fail(m.status());
+    if (raw) {
+      all[mp] = std::move(*m);
+      continue;
+    }
+    Print("[" + mp + "]\n");
+    if (category == "backend") {
+      Print(nydus::nydusctl::FormatBackend(*m));
+    } else if (category == "cache") {
+      Print(nydus::nydusctl::FormatCache(*m));
+    } else {
+      Print(nydus::nydusctl::FormatFsStats(*m));
+    }
+  }
+  if (raw) Print(Raw(all));
+  return 0;
+}
+
+int Metrics(Client& c, const std::string& category, bool raw, unsigned interval,
+            const std::string& id) {
   static const std::pair<const char*, const char*> kPaths[] = {{"backend", "v1/metrics/backend"},
                                                                {"cache", "v1/metrics/blobcache"},
                                                                {"fsstats", "v1/metrics"},
@@ -97,7 +127,14 @@ int Metrics(Client& c, const std::string& category, bool raw, unsigned interval)
   for (const auto& [name, p] : kPaths) {
     if (category == name) path = p;
   }
+  if (!id.empty() && category != "inflight") {
+    path += "?id=" + nydus::nydusctl::QueryEscape(id);
+  }
   auto m = c.Get(path);
+  if (!m.ok() && id.empty() && category != "inflight" &&
+      m.status().message().find("several filesystems") != std::string::npos) {
+    return MetricsPerMount(c, category, path, raw);
+  }
   if (!m.ok()) return Fail(m.status());
   if (category == "backend" && interval > 0) {  // the reference's -I: deltas, until killed
     Json last = std::move(*m);
@@ -156,6 +193,9 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"backend", "cache", "fsstats", "inflight"}));
   metrics->add_option("-I,--interval", interval, "interval to refresh the metrics (seconds)");
+  std::string metrics_id;
+  metrics->add_option("--id", metrics_id,
+                      "the filesystem (mountpoint) to show; default: the only one, or each");
   CLI::App* mount = app.add_subcommand("mount", "Mounts a new filesystem instance");
   std::string source, config, mountpoint, type = "rafs";
   mount->add_option("-s,--source", source, "Storage backend for the filesystem instance")
@@ -186,7 +226,7 @@ int main(int argc, char** argv) {
         client.Send("PUT", "v1/daemon", body.dump(-1, ' ', false, Json::error_handler_t::replace));
     return s.ok() ? 0 : Fail(s);
   }
-  if (metrics->parsed()) return Metrics(client, category, raw, interval);
+  if (metrics->parsed()) return Metrics(client, category, raw, interval, metrics_id);
   if (mount->parsed()) {
     std::ifstream in(config, std::ios::binary);
     if (!in) return Fail(Status::NotFound("cannot read config file " + config));

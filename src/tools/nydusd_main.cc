@@ -2,14 +2,15 @@
 // (src/bin/nydusd/main.rs): names, short forms, the --thread-num alias, defaults, and the
 // `fuse` subcommand taking the same FUSE/FS options as the top level.
 //
-//   nydusd [fuse] --config F | -D DIR  --mountpoint M  --bootstrap B
-//          [-l LEVEL] [-L FILE] [--fuse-threads N] [--rlimit-nofile N] [-m /]
+//   nydusd [fuse] --config F | -D DIR  --mountpoint M  [--bootstrap B] [--apisock S]
+//          [-l LEVEL] [-L FILE] [--fuse-threads N] [--rlimit-nofile N] [-m /sub]
+//          [--prefetch-files LIST] [--id ID --supervisor SOCK]
 //
-// Reference flags whose functionality belongs to later issues are recognised but refused with
-// "not supported yet: <flag>" (never silently ignored): --apisock, --id, --supervisor,
-// --upgrade, --prefetch-files, --shared-dir, --failover-policy, --writable, a non-zero
-// --log-rotation-size, a --virtual-mountpoint other than "/", and the virtiofs and singleton
-// subcommands.
+// Reference flags whose functionality is not implemented are recognised but refused with
+// "not supported yet: <flag>" (never silently ignored): --upgrade, --shared-dir,
+// --failover-policy, --writable, a non-zero --log-rotation-size, and the virtiofs and
+// singleton subcommands. --supervisor is recorded and reported by the API; like nydus 2.2.5
+// (whose upgrade manager is a stub) no state is sent to it.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -20,16 +21,17 @@
 
 #include "base/logging.h"
 #include "daemon/daemon.h"
+#include "daemon/daemon_api.h"
 #include "daemon/options.h"
 #include "daemon/signal_watcher.h"
 
 namespace {
 
-constexpr const char* kNydusdVersion = "2.2.5-nydus-cpp";
 
 // The FUSE and FS options, registered on the top level and on `fuse`.
 struct FsArgs {
   std::string mountpoint, bootstrap, localfs_dir, fuse_threads = "4", virtual_mountpoint = "/";
+  std::string prefetch_files;
   std::vector<CLI::Option*> given;  // every option of this set, to detect use
   std::vector<std::pair<CLI::Option*, std::string>> unsupported;
 };
@@ -54,8 +56,10 @@ void AddFsOptions(CLI::App* app, FsArgs* a) {
   add(app->add_option("-m,--virtual-mountpoint", a->virtual_mountpoint,
                       "Mountpoint within the FUSE/virtiofs device to mount the RAFS filesystem")
           ->default_str("/"));
-  // Later issues: parsed only to be refused.
-  for (const char* spec : {"-s,--shared-dir", "--prefetch-files", "--failover-policy"}) {
+  add(app->add_option("--prefetch-files", a->prefetch_files,
+                      "File with a list of files to be prefetched (one absolute path per line)"));
+  // Not implemented: parsed only to be refused.
+  for (const char* spec : {"-s,--shared-dir", "--failover-policy"}) {
     CLI::Option* o = app->add_option(spec, "not supported yet")->group("");
     a->unsupported.emplace_back(add(o), LongName(spec));
   }
@@ -96,11 +100,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-rotation-size", log_rotation_size,
                  "Specify log rotation size(MB), 0 to disable (only 0 is supported yet)")
       ->default_str("0");
+  std::string apisock, id, supervisor;
+  app.add_option("-A,--apisock", apisock, "Path to the Nydus daemon administration API socket");
+  app.add_option("--id", id, "Service instance identifier (requires --supervisor)");
+  app.add_option("--supervisor", supervisor,
+                 "Supervisor API socket (requires --id); recorded, no state is sent");
   std::vector<std::pair<CLI::Option*, std::string>> unsupported;
-  for (const char* spec : {"-A,--apisock", "--id", "--supervisor"}) {
-    CLI::Option* o = app.add_option(spec, "not supported yet")->group("");
-    unsupported.emplace_back(o, LongName(spec));
-  }
   unsupported.emplace_back(app.add_flag("--upgrade")->group(""), "--upgrade");
 
   FsArgs top, sub;
@@ -130,8 +135,10 @@ int main(int argc, char** argv) {
     if (opt->count() > 0) return Fail("not supported yet: " + name);
   }
   if (log_rotation_size != 0) return Fail("not supported yet: --log-rotation-size (non-zero)");
-  if (fs.virtual_mountpoint != "/") {
-    return Fail("not supported yet: --virtual-mountpoint other than \"/\"");
+  if (!id.empty() && supervisor.empty()) return Fail("--id requires --supervisor");
+  if (id.empty() && !supervisor.empty()) return Fail("--supervisor requires --id");
+  if (!fs.prefetch_files.empty() && fs.bootstrap.empty()) {
+    return Fail("--prefetch-files requires --bootstrap");
   }
   if (!fs.localfs_dir.empty() && !config.empty()) {
     return Fail("--localfs-dir conflicts with --config: give only one of them");
@@ -153,6 +160,11 @@ int main(int argc, char** argv) {
   options.localfs_dir = fs.localfs_dir;
   options.mountpoint = fs.mountpoint;
   options.fuse_threads = *threads;
+  options.apisock = apisock;
+  options.id = id;
+  options.supervisor = supervisor;
+  options.prefetch_files = fs.prefetch_files;
+  options.virtual_mountpoint = fs.virtual_mountpoint;
   Daemon daemon(options);
   // Before any other thread exists, so that every later thread inherits the blocked mask.
   auto watcher = SignalWatcher::Start({SIGINT, SIGTERM}, [&daemon](int signo) {

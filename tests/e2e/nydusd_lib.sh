@@ -55,12 +55,15 @@ EOF
 
 # nydusd_start NAME MNT BOOT CONFIG [nydusd args...]: starts nydusd in the background and waits
 # (up to 30 s) until MNT is a fuse mount; fails with the daemon log if it exits or times out.
-# CONFIG "-" passes no --config (e.g. with -D DIR among the args).
+# CONFIG "-" passes no --config (e.g. with -D DIR among the args); BOOT "-" no --bootstrap
+# (an API-only daemon: give --apisock among the args).
 nydusd_start() {
   local name=$1 mnt=$2 boot=$3 cfg=$4; shift 4
   local logf=$E2E_TMP/logs/nydusd-$name.log t0 pid args=()
   [ "$cfg" = - ] || args+=(--config "$cfg")
-  args+=(--mountpoint "$mnt" --bootstrap "$boot" "$@")
+  args+=(--mountpoint "$mnt")
+  [ "$boot" = - ] || args+=(--bootstrap "$boot")
+  args+=("$@")
   mkdir -p "$mnt"
   t0=$(now_ms)
   echo "  \$ $(quote_cmd "$NYDUSD" "${args[@]}" ${NYDUSD_ARGS:-}) &"
@@ -88,6 +91,91 @@ nydusd_start() {
   done
   log "   nydusd $name (pid $pid) mounted $mnt as $(mounted_type "$mnt") in $(fmt_ms "$(elapsed_ms "$t0")")"
 }
+
+# find_nydusctl: sets NYDUSCTL or fails
+find_nydusctl() { find_tool nydusctl NYDUSCTL; }
+
+# python_nydus_layers: the 3-layer python:bookworm image (python_image_layers) converted layer
+# by layer with nydus-image create -v 6 --parent-bootstrap, as e2e.layered_python does. Sets
+# BLOBS (the blob dir, one blob per layer, named by blob id) and BOOT (the final bootstrap).
+python_nydus_layers() {
+  python_image_layers
+  local lowers=() parent=() i
+  for i in 1 2 3; do
+    run "$TOOLS/unpack-layer.sh" "${LAYERS[$((i-1))]}" "$E2E_TMP/layer$i" "${lowers[@]}"
+    lowers+=("$E2E_TMP/layer$i")
+  done
+  BLOBS=$E2E_TMP/blobs
+  for i in 1 2 3; do
+    phase "layer $i: nydus-image create -v 6${parent:+ --parent-bootstrap layer$((i-1)).boot}"
+    nydus_create "$E2E_TMP/layer$i.boot" "$BLOBS" -v 6 "${parent[@]}" "$E2E_TMP/layer$i"
+    parent=(--parent-bootstrap "$E2E_TMP/layer$i.boot")
+  done
+  for i in 1 2 3; do rm -rf "$E2E_TMP/layer$i"; done
+  BOOT=$E2E_TMP/layer3.boot
+}
+
+# registry_start DIR [ENV...]: starts tests/tools/registry.sh on a free port (ENV like AUTH=1
+# TLS=1); sets REGISTRY_PORT and REGISTRY_DIR. Stopped at exit.
+registry_start() {
+  local dir=$1; shift
+  REGISTRY_PORT=$(free_port)
+  REGISTRY_DIR=$dir
+  run env "$@" "$TOOLS/registry.sh" start "$dir" "$REGISTRY_PORT"
+  on_exit "'$TOOLS/registry.sh' stop '$dir' >/dev/null 2>&1"
+}
+
+# registry_push_blobs URL REPO DIR [CURL-ARGS...]: uploads every file of DIR (named by its
+# sha256) as a blob of REPO (monolithic POST + PUT), e.g. URL http://127.0.0.1:5000
+registry_push_blobs() {
+  local url=$1 repo=$2 dir=$3; shift 3
+  local f id loc n=0
+  for f in "$dir"/*; do
+    id=$(basename "$f")
+    [[ $id =~ ^[0-9a-f]{64}$ ]] || continue
+    loc=$(curl -sS -f -X POST -D - -o /dev/null "$@" "$url/v2/$repo/blobs/uploads/" \
+          | tr -d '\r' | awk 'tolower($1) == "location:" { print $2 }')
+    [ -n "$loc" ] || fail "registry refused the upload of $id"
+    case "$loc" in http*) ;; *) loc=$url$loc ;; esac
+    case "$loc" in *\?*) loc="$loc&digest=sha256:$id" ;; *) loc="$loc?digest=sha256:$id" ;; esac
+    curl -sS -f -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$f" \
+      -o /dev/null "$@" "$loc" || fail "upload of blob $id to $url/$repo failed"
+    n=$((n + 1))
+  done
+  log "   pushed $n blob(s) to $url/v2/$repo"
+}
+
+# registry_config FILE HOST REPO WORKDIR [EXTRA-JSON]: the tutorial's v1 registry.json with a
+# blobcache in WORKDIR; EXTRA-JSON is spliced into the backend config (e.g. '"auth": "..."').
+# Env: SCHEME (http), TIMEOUT (5), RETRY_LIMIT (2), DIGEST_VALIDATE, PREFETCH, PREFETCH_ALL,
+# BANDWIDTH (fs_prefetch.bandwidth_rate, bytes/s).
+registry_config() {
+  local file=$1 host=$2 repo=$3 work=$4 extra=${5:-} scheme=${SCHEME:-http}
+  mkdir -p "$work"
+  cat >"$file" <<EOF
+{
+  "device": {
+    "backend": {
+      "type": "registry",
+      "config": {
+        "scheme": "$scheme", "host": "$host", "repo": "$repo",
+        "timeout": ${TIMEOUT:-5}, "connect_timeout": 5, "retry_limit": ${RETRY_LIMIT:-2}${extra:+, $extra}
+      }
+    },
+    "cache": {"type": "blobcache", "config": {"work_dir": "$work"}}
+  },
+  "mode": "direct",
+  "digest_validate": ${DIGEST_VALIDATE:-false},
+  "iostats_files": false,
+  "enable_xattr": true,
+  "fs_prefetch": {"enable": ${PREFETCH:-false}, "threads_count": 4, "prefetch_all": ${PREFETCH_ALL:-false},
+                  "bandwidth_rate": ${BANDWIDTH:-0}}
+}
+EOF
+}
+
+# api_get SOCK PATH: GET over nydusd's API socket, body on stdout
+api_get() { curl -sS -f --max-time 10 --unix-socket "$1" "http://localhost$2"; }
 
 # nydusd_pid MNT: the pid of the daemon serving MNT
 nydusd_pid() { echo "${NYDUSD_PID[$1]:-}"; }

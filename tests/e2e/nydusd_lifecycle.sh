@@ -6,7 +6,7 @@
 #   failed starts exit non-zero within 20 s with a message saying why, and leave nothing
 #                 mounted: unknown config key, config syntax error, missing config, missing or
 #                 corrupt bootstrap (the same message as `nydus-image check`), non-existent /
-#                 non-directory / busy mountpoint, registry backend (not supported yet), v6 in
+#                 non-directory / busy mountpoint, unreachable registry (fails the mount, not a read), v6 in
 #                 cached mode, --config with --localfs-dir, --fuse-threads 0, flags of later
 #                 issues (--apisock ...), and no permission on /dev/fuse (when unshare and
 #                 setpriv are available).
@@ -97,10 +97,10 @@ expect_start_failure syntax "syntax.json: invalid JSON: parse error at line 2" \
 expect_start_failure missing-config "nonexistent.json.*No such file" \
   --config "$E2E_TMP/nonexistent.json" --mountpoint "$MNT" --bootstrap "$B6"
 cat >"$E2E_TMP/registry.json" <<'EOF'
-{"device": {"backend": {"type": "registry", "config": {"host": "127.0.0.1:5000", "repo": "library/x"}},
+{"device": {"backend": {"type": "registry", "config": {"host": "127.0.0.1:1", "repo": "library/x"}},
             "cache": {"type": "blobcache", "config": {"work_dir": "/tmp"}}}, "mode": "direct"}
 EOF
-expect_start_failure registry "not supported yet.*registry|registry.*not supported yet" \
+expect_start_failure registry "registry 127.0.0.1:1 .*(check that host and port are right|connect)" \
   --config "$E2E_TMP/registry.json" --mountpoint "$MNT" --bootstrap "$B6"
 expect_start_failure v6-cached "Rafs v6 does not support cached mode" \
   --config "$E2E_TMP/cached.json" --mountpoint "$MNT" --bootstrap "$B6"
@@ -109,14 +109,21 @@ expect_start_failure config-and-D "excludes|conflict" \
 expect_start_failure no-config "config|localfs-dir" --mountpoint "$MNT" --bootstrap "$B6"
 expect_start_failure threads-0 "invalid thread number 0, valid range: \[1-1024\]" \
   --config "$E2E_TMP/localfs.json" --mountpoint "$MNT" --bootstrap "$B6" --fuse-threads 0
-for flag in "--apisock $E2E_TMP/api.sock" "--prefetch-files $E2E_TMP/x" "--upgrade" \
-            "--supervisor $E2E_TMP/s.sock" "--id x" "--shared-dir /tmp" "--writable" \
-            "--failover-policy flush" "--log-rotation-size 10" "--virtual-mountpoint /sub"; do
+for flag in "--upgrade" "--shared-dir /tmp" "--writable" "--failover-policy flush" \
+            "--log-rotation-size 10"; do
   read -r f _ <<<"$flag"
   # shellcheck disable=SC2086
   expect_start_failure "flag${f}" "not supported yet: $f" \
     --config "$E2E_TMP/localfs.json" --mountpoint "$MNT" --bootstrap "$B6" $flag
 done
+expect_start_failure id-alone "--id requires --supervisor" \
+  --config "$E2E_TMP/localfs.json" --mountpoint "$MNT" --bootstrap "$B6" --id x
+expect_start_failure prefetch-missing "cannot read the prefetch file list" \
+  --config "$E2E_TMP/localfs.json" --mountpoint "$MNT" --bootstrap "$B6" --prefetch-files "$E2E_TMP/x"
+expect_start_failure prefetch-no-boot "--prefetch-files requires --bootstrap" \
+  --mountpoint "$MNT" --apisock "$E2E_TMP/api.sock" --prefetch-files "$E2E_TMP/x"
+expect_start_failure no-boot-no-api "--bootstrap is required unless --apisock" \
+  --config "$E2E_TMP/localfs.json" --mountpoint "$MNT"
 expect_start_failure virtiofs "not supported yet: the virtiofs subcommand" virtiofs --sock "$E2E_TMP/vu.sock"
 expect_start_failure singleton "not supported yet: the singleton subcommand" singleton --fscache "$E2E_TMP"
 
