@@ -50,6 +50,10 @@ Result<std::shared_ptr<const V6DirectView>> V6DirectView::Open(const std::string
   if (size > 0) {
     void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
     if (p == MAP_FAILED) return Status::FromErrno(errno, "mmap " + path);
+    // Start reading the metadata in the background: mounting does not wait for it, and the
+    // first walk then finds it in the page cache (a cold `find` otherwise faults the
+    // bootstrap in page by page). Advice only; failure is harmless.
+    (void)::madvise(p, size, MADV_WILLNEED);
     owner = std::shared_ptr<const void>(
         p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
     data = ByteSpan(static_cast<const uint8_t*>(p), size);
