@@ -71,6 +71,34 @@ Status BlobChunkSource::ReadStored(uint32_t blob_index, uint64_t offset, std::sp
   return Status::OK();
 }
 
+std::vector<meta::ChunkInfo> BlobChunkSource::NeighborChunks(uint32_t blob_index, uint32_t after,
+                                                             uint64_t max_bytes) {
+  std::vector<meta::ChunkInfo> out;
+  if (!image_.IsV6() || blob_index >= slots_.size()) return out;
+  Result<const BlobHandle*> handle = GetBlob(blob_index);
+  if (!handle.ok()) return out;
+  const std::vector<format::ChunkCompressInfo>& ci = (*handle)->ci;
+  if (after >= ci.size()) return out;
+  uint64_t end = ci[after].compressed_offset + ci[after].compressed_size;
+  uint64_t bytes = 0;
+  for (uint64_t i = uint64_t{after} + 1; i < ci.size(); ++i) {
+    const format::ChunkCompressInfo& c = ci[i];
+    if (c.zran || c.compressed_offset != end || bytes + c.compressed_size > max_bytes) break;
+    meta::ChunkInfo info;
+    info.blob_index = blob_index;
+    info.index = static_cast<uint32_t>(i);
+    info.flags = c.compressed ? format::kChunkCompressed : 0;
+    info.compressed_offset = c.compressed_offset;
+    info.compressed_size = c.compressed_size;
+    info.uncompressed_offset = c.uncompressed_offset;
+    info.uncompressed_size = c.uncompressed_size;
+    out.push_back(info);
+    bytes += c.compressed_size;
+    end += c.compressed_size;
+  }
+  return out;
+}
+
 Result<const BlobChunkSource::BlobHandle*> BlobChunkSource::GetBlob(uint32_t blob_index) {
   BlobSlot& slot = *slots_[blob_index];
   std::lock_guard<std::mutex> lock(slot.mu);

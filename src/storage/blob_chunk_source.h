@@ -71,6 +71,13 @@ class BlobChunkSource {
   // Stored bytes → exactly chunk.uncompressed_size bytes (Corruption when undecodable).
   Result<Bytes> Decode(const meta::ChunkInfo& chunk, const ChunkLocation& loc,
                        ByteSpan stored) const;
+  // v6 read amplification: descriptors of the chunks stored right after CI entry `after` of
+  // blob `blob_index` (indexes after+1, after+2, ...), built from the CI array, as long as
+  // they are stored contiguously and their compressed sizes sum to at most `max_bytes`.
+  // Their digests are unknown (zero): only for use without digest validation. Empty for
+  // v5, zran blobs, or when the blob cannot be opened.
+  std::vector<meta::ChunkInfo> NeighborChunks(uint32_t blob_index, uint32_t after,
+                                              uint64_t max_bytes);
   // Corruption unless `data` has the chunk's digest.
   Status Verify(const meta::ChunkInfo& chunk, ByteSpan data) const;
   bool validate_digest() const { return validate_digest_; }

@@ -69,7 +69,8 @@ struct ChunkReader::Impl {
   Impl(const meta::Image& image, BlobBackend* backend, const ChunkReaderOptions& opts)
       : source(image, backend, opts.validate_digest, opts.work_dir),
         cache(opts.cache_bytes),
-        merge_size(opts.merge_size) {
+        merge_size(opts.merge_size),
+        amplify(!opts.validate_digest && image.IsV6()) {
     if (!opts.work_dir.empty()) {
       blob_cache = std::make_unique<BlobCache>(
           image, &source, BlobCacheOptions{opts.work_dir, opts.cache_compressed});
@@ -84,6 +85,11 @@ struct ChunkReader::Impl {
   BlobChunkSource source;
   ChunkCache cache;
   const uint64_t merge_size;
+  // v6 without digest validation: a miss also fetches the chunks stored after the file's
+  // last one (the reference's amplify_io over the blob), so reading many small files costs
+  // one request per merge_size bytes instead of one per file. With validation the neighbours'
+  // digests are not at hand, so only the file's own chunks are merged.
+  const bool amplify;
   std::unique_ptr<BlobCache> blob_cache;  // null without a work_dir
   SingleFlight<ChunkKey, Result<CachedChunk>, ChunkKeyHash> flights;
   std::atomic<uint64_t> cache_hits{0};
@@ -116,8 +122,22 @@ ChunkResult ChunkReader::Impl::Read(const meta::ChunkInfo& chunk,
       return hit;
     }
     cache_misses.fetch_add(1, std::memory_order_relaxed);
-    Result<Bytes> data =
-        blob_cache ? blob_cache->ReadChunk(chunk, followers, merge_size) : source.Fetch(chunk);
+    Result<Bytes> data = Status::OK();
+    if (blob_cache && amplify) {
+      const meta::ChunkInfo& last = followers.empty() ? chunk : followers.back();
+      std::vector<meta::ChunkInfo> more(followers.begin(), followers.end());
+      uint64_t planned = chunk.compressed_size;
+      for (const meta::ChunkInfo& c : followers) planned += c.compressed_size;
+      if (planned < merge_size) {
+        for (meta::ChunkInfo& n : source.NeighborChunks(last.blob_index, last.index,
+                                                        merge_size - planned)) {
+          more.push_back(n);
+        }
+      }
+      data = blob_cache->ReadChunk(chunk, more, merge_size);
+    } else {
+      data = blob_cache ? blob_cache->ReadChunk(chunk, followers, merge_size) : source.Fetch(chunk);
+    }
     if (!data.ok()) {
       errors.fetch_add(1, std::memory_order_relaxed);
       return data.status();

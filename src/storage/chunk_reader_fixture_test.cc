@@ -70,6 +70,33 @@ TEST(ChunkReaderFixtureTest, V6ReadsEveryFileWithValidation) {
   EXPECT_EQ(s.errors, 0u);
 }
 
+// With a blob cache and no digest validation, a v6 miss also fetches the chunks stored after
+// the file's last one (amplify_io over the blob): reading lib.rs brings sync_io.rs along in
+// the same request. With validation only the file's own chunks are fetched.
+TEST(ChunkReaderFixtureTest, V6MissAmplifiesOverTheBlobWithoutValidation) {
+  NYDUS_REQUIRE_FIXTURE(boot, testing::kV6Boot);
+  NYDUS_REQUIRE_FIXTURE(dir, testing::kV6BlobDir);
+  ASSERT_OK_AND_ASSIGN(meta::Image image, meta::ReadBootstrapFile(boot));
+  const meta::Inode* lib = FindFile(image, "/lib.rs");
+  const meta::Inode* sync_io = FindFile(image, "/sync_io.rs");
+  ASSERT_NE(lib, nullptr);
+  ASSERT_NE(sync_io, nullptr);
+  ASSERT_OK_AND_ASSIGN(auto backend, NewLocalfsBackend(testing::DirConfig(dir)));
+  for (bool validate : {false, true}) {
+    SCOPED_TRACE(validate ? "validating" : "not validating");
+    TempDir work;
+    ChunkReaderOptions opts = testing::Options(validate);
+    opts.work_dir = work.path();
+    ChunkReader reader(image, backend.get(), opts);
+    ASSERT_OK(ReadWhole(reader, *lib).status());
+    EXPECT_EQ(reader.stats().backend_reads, 1u);
+    EXPECT_EQ(reader.IsReady(sync_io->chunks[0]), !validate);
+    ASSERT_OK_AND_ASSIGN(Bytes data, ReadWhole(reader, *sync_io));
+    EXPECT_EQ(Blake3(data), sync_io->chunks[0].digest);
+    EXPECT_EQ(reader.stats().backend_reads, validate ? 2u : 1u);
+  }
+}
+
 // The CI array, not the bootstrap's chunk record, says where a v6 chunk is stored; the
 // bootstrap's uncompressed size must agree with it.
 TEST(ChunkReaderFixtureTest, V6UsesCiArrayAndCrossChecksSize) {
