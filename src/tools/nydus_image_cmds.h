@@ -63,4 +63,27 @@ struct StatArgs {
 void AddStatCommand(CLI::App& app, StatArgs* args);
 Status RunStat(const StatArgs& args);
 
+struct UnpackArgs {
+  std::string bootstrap_pos, bootstrap, blob, blob_dir, output;
+  std::string backend_type, backend_config, backend_config_file;
+};
+void AddUnpackCommand(CLI::App& app, UnpackArgs* args);
+Status RunUnpack(const UnpackArgs& args);
+
+struct ExportArgs {
+  bool block = false, verity = false;
+  std::string bootstrap, config, localfs_dir, output;
+  int threads = 4;
+};
+void AddExportCommand(CLI::App& app, ExportArgs* args);
+Status RunExport(const ExportArgs& args);
+
+// Numbers are kept as text so that "not given" is distinguishable from 0.
+struct CompactArgs {
+  std::string bootstrap, config, blob_dir, output_bootstrap, output_json;
+  std::string min_used_ratio, compact_blob_size, max_compact_size, layers_to_compact;
+};
+void AddCompactCommand(CLI::App& app, CompactArgs* args);
+Status RunCompact(const CompactArgs& args);
+
 }  // namespace nydus::tools

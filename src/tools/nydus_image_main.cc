@@ -29,6 +29,12 @@ int main(int argc, char** argv) {
   AddInspectCommand(app, &inspect);
   StatArgs stat;
   AddStatCommand(app, &stat);
+  UnpackArgs unpack;
+  AddUnpackCommand(app, &unpack);
+  ExportArgs export_args;
+  AddExportCommand(app, &export_args);
+  CompactArgs compact;
+  AddCompactCommand(app, &compact);
 
   try {
     app.parse(argc, argv);
@@ -45,6 +51,9 @@ int main(int argc, char** argv) {
   else if (app.got_subcommand("check")) st = RunCheck(check);
   else if (app.got_subcommand("inspect")) st = RunInspect(inspect);
   else if (app.got_subcommand("stat")) st = RunStat(stat);
+  else if (app.got_subcommand("unpack")) st = RunUnpack(unpack);
+  else if (app.got_subcommand("export")) st = RunExport(export_args);
+  else if (app.got_subcommand("compact")) st = RunCompact(compact);
   if (!st.ok()) {
     std::fprintf(stderr, "error: %s\n", st.ToString().c_str());
     return 1;
