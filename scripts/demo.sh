@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# sudo scripts/demo.sh [SOURCE_DIR]
+# sudo scripts/demo.sh
 #
-# From a fresh Debian 12 machine to a RAFS v6 image of a real directory tree:
+# From a fresh Debian 12 machine to a container image started lazily from a registry, the way
+# the Nydus tutorial does it:
 #   1. installs the build and test dependencies (scripts/install-deps.sh)
-#   2. configures and builds nydus-image (build/, RelWithDebInfo, Ninja)
-#   3. picks a source tree: SOURCE_DIR if given, else a debootstrapped Debian bookworm minbase
-#      rootfs (cached in $NYDUS_CACHE/rootfs-bookworm, default /var/cache/nydus-cpp), else /usr
-#   4. nydus-image create (defaults: RAFS v6, zstd, blake3, 1 MiB chunks) -> image.boot + blob
-#   5. nydus-image check, then nydus-image inspect -R stats
+#   2. builds nydus-image, nydusd, nydusify and nydusctl (build/, RelWithDebInfo, Ninja)
+#   3. starts a local registry (Debian's docker-registry) on 127.0.0.1:$PORT (default 5000, or
+#      a free port) and pushes a real image to it: python:bookworm, 3 layers, built with
+#      debootstrap + apt-get + umoci by tests/tools/make-images.sh (cached in
+#      $NYDUS_CACHE/images-python, default /var/cache/nydus-cpp; the first run needs the
+#      Debian mirror and takes a few minutes)
+#   4. nydusify convert --source …/python:bookworm --target …/python:bookworm-nydus
+#   5. nydusd mounts the converted image lazily (registry backend, blob cache, API socket),
+#      runs `python3 /app/main.py` from it in a chroot, and nydusctl shows how few bytes were
+#      fetched
 # Output in $DEMO_OUT (default /var/tmp/nydus-demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,73 +24,87 @@ OUT=${DEMO_OUT:-/var/tmp/nydus-demo}
 T0=$(date +%s)
 step() { echo; echo "== [+$(( $(date +%s) - T0 ))s] $*"; }
 show() { echo "\$ $*"; "$@"; }
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  mountpoint -q "$OUT/mnt" 2>/dev/null && umount -l "$OUT/mnt" 2>/dev/null
+  tests/tools/registry.sh stop "$OUT/registry" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 
 step "1. dependencies"
 scripts/install-deps.sh
 
-step "2. build nydus-image and nydusd"
+step "2. build nydus-image, nydusd, nydusify, nydusctl"
 [ -f build/CMakeCache.txt ] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-cmake --build build --target nydus-image nydusd
-NYDUS_IMAGE=$REPO/build/src/tools/nydus-image
-[ -x "$NYDUS_IMAGE" ] || { echo "nydus-image was not built ($NYDUS_IMAGE missing)" >&2; exit 1; }
+cmake --build build --target nydus-image nydusd nydusify nydusctl
+BIN=$REPO/build/src/tools
+for t in nydus-image nydusd nydusify nydusctl; do
+  [ -x "$BIN/$t" ] || { echo "$t was not built ($BIN/$t missing)" >&2; exit 1; }
+done
 
-step "3. source tree"
-if [ $# -ge 1 ]; then
-  SRC=$(cd "$1" && pwd)
-elif command -v debootstrap >/dev/null && tests/tools/make-rootfs.sh "$NYDUS_CACHE/rootfs-bookworm"; then
-  SRC=$NYDUS_CACHE/rootfs-bookworm
-else
-  echo "debootstrap unavailable or failed: using /usr"
-  SRC=/usr
+step "3. a local registry with python:bookworm in it"
+rm -rf "$OUT"; mkdir -p "$OUT"
+PORT=${PORT:-5000}
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  echo "port 5000 is busy; using $PORT"
 fi
-echo "source: $SRC ($(find "$SRC" -xdev | wc -l) entries, $(du -sh "$SRC" | cut -f1))"
+HOST=127.0.0.1:$PORT
+show tests/tools/registry.sh start "$OUT/registry" "$PORT"
+IMG=$NYDUS_CACHE/images-python
+if [ ! -f "$IMG.complete" ] || [ ! -d "$IMG/oci" ]; then
+  echo "building python:bookworm (debootstrap + apt-get install python3 + app layer) ..."
+  mkdir -p "$NYDUS_CACHE"
+  IMAGES=python EXTRA_TAGS=0 ROOTFS_DIR="$NYDUS_CACHE/rootfs-bookworm" \
+    tests/tools/make-images.sh "$IMG" "$HOST"
+  date -u +%Y-%m-%dT%H:%M:%SZ >"$IMG.complete"
+fi
+show skopeo copy -q --dest-tls-verify=false "oci:$IMG/oci:python-bookworm" \
+  "docker://$HOST/python:bookworm"
 
-step "4. create"
-rm -rf "$OUT"; mkdir -p "$OUT/blobs"
+step "4. convert it to a Nydus image, registry to registry"
+cd "$OUT"
 t=$(date +%s%N)
-show "$NYDUS_IMAGE" create -B "$OUT/image.boot" -D "$OUT/blobs" -J "$OUT/create.json" "$SRC"
-echo "create took $(( ($(date +%s%N) - t) / 1000000 )) ms"
-echo "bootstrap: $(stat -c %s "$OUT/image.boot") bytes"
-for b in "$OUT"/blobs/*; do echo "blob:      $(stat -c %s "$b") bytes  $(basename "$b")"; done
+show "$BIN/nydusify" convert --source "$HOST/python:bookworm" \
+  --target "$HOST/python:bookworm-nydus" --source-insecure --target-insecure
+echo "converted in $(( ($(date +%s%N) - t) / 1000000 )) ms; work dir:"
+find tmp -maxdepth 2 | sort | sed 's/^/  /'
+BOOT=$(ls tmp/bootstraps/3-sha256:* | grep -v output.json)
+TOTAL=$(cat tmp/blobs/* | wc -c)
 
-step "5. check and inspect"
-show "$NYDUS_IMAGE" check -B "$OUT/image.boot" -D "$OUT/blobs"
-show "$NYDUS_IMAGE" inspect -R stats "$OUT/image.boot"
-
-step "6. mount lazily with nydusd (localfs backend) and read from it"
-NYDUSD=$REPO/build/src/tools/nydusd
+step "5. mount it lazily with nydusd and run the app from it"
 MNT=$OUT/mnt
 mkdir -p "$MNT"
-cat > "$OUT/localfs.json" <<JSON
+cat > "$OUT/registry.json" <<JSON
 {
   "device": {
-    "backend": {"type": "localfs", "config": {"dir": "$OUT/blobs"}}
+    "backend": {"type": "registry",
+                "config": {"scheme": "http", "host": "$HOST", "repo": "python",
+                           "timeout": 5, "connect_timeout": 5, "retry_limit": 2}},
+    "cache": {"type": "blobcache", "config": {"work_dir": "$OUT/cache"}}
   },
   "mode": "direct",
-  "digest_validate": true,
+  "digest_validate": false,
   "iostats_files": false,
-  "enable_xattr": true
+  "enable_xattr": true,
+  "fs_prefetch": {"enable": false}
 }
 JSON
-echo "\$ $NYDUSD --config $OUT/localfs.json --mountpoint $MNT --bootstrap $OUT/image.boot --log-level warn &"
-"$NYDUSD" --config "$OUT/localfs.json" --mountpoint "$MNT" --bootstrap "$OUT/image.boot" \
-  --log-level warn &
-NYDUSD_PID=$!
-trap 'kill -TERM $NYDUSD_PID 2>/dev/null || true; wait $NYDUSD_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do mountpoint -q "$MNT" && break; sleep 0.05; done
+echo "\$ nydusd --config $OUT/registry.json --mountpoint $MNT --bootstrap $BOOT --apisock $OUT/api.sock &"
+"$BIN/nydusd" --config "$OUT/registry.json" --mountpoint "$MNT" --bootstrap "$BOOT" \
+  --apisock "$OUT/api.sock" --log-level warn &
+PIDS+=($!)
+for _ in $(seq 200); do mountpoint -q "$MNT" && break; sleep 0.05; done
 mountpoint -q "$MNT" || { echo "nydusd did not mount $MNT" >&2; exit 1; }
 show ls "$MNT"
-f=$(cd "$SRC" && find . -xdev -type f -size +100k | sort | head -n 1)
-echo "reading $f through the mount (digest validation on):"
-a=$(sha256sum < "$MNT/$f" | cut -d' ' -f1); b=$(sha256sum < "$SRC/$f" | cut -d' ' -f1)
-echo "  mount : $a"; echo "  source: $b"
-[ "$a" = "$b" ] || { echo "content differs!" >&2; exit 1; }
-if [ -e "$MNT/bin/bash" ]; then
-  echo "running a program from the image (chroot into the read-only mount):"
-  show chroot "$MNT" /bin/bash -c 'echo "hello from Debian $(</etc/debian_version), $(ls /usr/bin | wc -l) programs in /usr/bin"'
-fi
-kill -TERM $NYDUSD_PID; wait $NYDUSD_PID || true; trap - EXIT
-echo "nydusd stopped; $MNT unmounted: $(mountpoint -q "$MNT" && echo no || echo yes)"
+t=$(date +%s%N)
+show chroot "$MNT" /usr/bin/python3 /app/main.py hello nydus
+echo "python started and ran in $(( ($(date +%s%N) - t) / 1000000 )) ms from a cold cache"
+show "$BIN/nydusctl" -S "$OUT/api.sock" metrics backend
+FETCHED=$(curl -s --unix-socket "$OUT/api.sock" http://localhost/api/v1/metrics/backend |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["read_amount_total"])')
+echo "fetched $FETCHED of $TOTAL blob bytes ($(( FETCHED * 100 / TOTAL ))%) to run it"
 
 echo
-echo "done in $(( $(date +%s) - T0 ))s; image in $OUT (remove with: rm -rf $OUT)"
+echo "done in $(( $(date +%s) - T0 ))s; everything is in $OUT (remove with: rm -rf $OUT)"

@@ -1,0 +1,355 @@
+// The nydusify conversion pipeline (see the header).
+#include "converter/convert.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <map>
+#include <mutex>
+
+#include "base/file_util.h"
+#include "base/json.h"
+#include "base/logging.h"
+#include "base/thread_pool.h"
+#include "builder/builder.h"
+#include "compress/compressor.h"
+#include "converter/layer_tar.h"
+#include "converter/mount.h"
+#include "converter/remote_image.h"
+
+extern char** environ;
+
+namespace nydus::converter {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Elapsed(Clock::time_point t0) {
+  double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.3fs", s);
+  return b;
+}
+
+uint64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+struct LayerBuild {
+  std::string bootstrap;
+  std::string new_blob_id;            // "" if the layer had no file data
+  std::vector<std::string> blob_ids;  // every blob the bootstrap references
+};
+
+// Runs `nydus-image create` for one layer; patterns go to its stdin.
+Result<LayerBuild> BuildExternal(const ConvertOptions& o, const std::string& layer,
+                                 const std::string& parent, const std::string& boot,
+                                 const std::string& blob_dir, const std::string& json_out) {
+  std::string patterns_file = boot + ".patterns";
+  std::string pat;
+  for (const auto& p : o.prefetch_patterns) pat += p + "\n";
+  if (pat.empty()) pat = "/\n";
+  RETURN_IF_ERROR(WriteWholeFile(patterns_file, AsBytes(pat)));
+  std::vector<std::string> args = {o.nydus_image,
+                                   "create",
+                                   "--type",
+                                   "targz-rafs",
+                                   "--bootstrap",
+                                   boot,
+                                   "--blob-dir",
+                                   blob_dir,
+                                   "--fs-version",
+                                   std::to_string(o.fs_version),
+                                   "--compressor",
+                                   o.compressor,
+                                   "--whiteout-spec",
+                                   "oci",
+                                   "--prefetch-policy",
+                                   "fs",
+                                   "--output-json",
+                                   json_out};
+  if (!parent.empty()) args.insert(args.end(), {"--parent-bootstrap", parent});
+  if (o.chunk_size) {
+    char b[32];
+    std::snprintf(b, sizeof(b), "0x%x", o.chunk_size);
+    args.insert(args.end(), {"--chunk-size", b});
+  }
+  if (!o.chunk_dict.empty()) args.insert(args.end(), {"--chunk-dict", "bootstrap=" + o.chunk_dict});
+  args.push_back(layer);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, patterns_file.c_str(), O_RDONLY, 0);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, o.nydus_image.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return Status::FromErrno(rc, "run " + o.nydus_image);
+  int ws = 0;
+  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  ::unlink(patterns_file.c_str());
+  if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+    return Status::Internal(o.nydus_image + " create failed for " + layer);
+  }
+  ASSIGN_OR_RETURN(Bytes jb, ReadWholeFile(json_out));
+  Json j = Json::parse(jb.begin(), jb.end(), nullptr, false);
+  if (!j.is_object() || !j.contains("blobs") || !j["blobs"].is_array()) {
+    return Status::Corruption(json_out + ": no blobs list");
+  }
+  LayerBuild out;
+  out.bootstrap = boot;
+  for (const auto& b : j["blobs"]) out.blob_ids.push_back(b.get<std::string>());
+  // The new blob is the one the parent did not reference and that exists in blob_dir.
+  for (const auto& id : out.blob_ids) {
+    if (::access((blob_dir + "/" + id).c_str(), F_OK) == 0) out.new_blob_id = id;
+  }
+  return out;
+}
+
+Result<LayerBuild> BuildInProcess(const ConvertOptions& o, const std::string& layer,
+                                  const std::string& parent, const std::string& boot,
+                                  const std::string& blob_dir, const std::string& json_out) {
+  builder::BuildOptions b;
+  b.source = layer;
+  b.source_type = builder::SourceType::kTarGz;
+  b.bootstrap_path = boot;
+  b.blob_dir = blob_dir;
+  b.parent_bootstrap = parent;
+  b.chunk_dict = o.chunk_dict;
+  b.fs_version = o.fs_version;
+  ASSIGN_OR_RETURN(b.compressor, compress::ParseCompressor(o.compressor));
+  if (o.chunk_size) b.chunk_size = o.chunk_size;
+  b.whiteout_spec = builder::WhiteoutSpec::kOci;
+  b.prefetch_policy = builder::PrefetchPolicy::kFs;
+  b.prefetch_patterns =
+      o.prefetch_patterns.empty() ? std::vector<std::string>{"/"} : o.prefetch_patterns;
+  b.aligned_chunk = o.fs_version == 6;
+  RETURN_IF_ERROR(builder::ValidateOptions(b));
+  ASSIGN_OR_RETURN(builder::BuildResult r, builder::Build(b));
+  LayerBuild out;
+  out.bootstrap = r.bootstrap_path;
+  out.blob_ids = r.blob_ids;
+  if (!r.blob_path.empty()) out.new_blob_id = r.blob_path.substr(r.blob_path.rfind('/') + 1);
+  Json j;
+  j["version"] = "nydus-cpp";
+  j["bootstrap"] = r.bootstrap_path;
+  j["blobs"] = r.blob_ids;
+  j["trace"] = Json::object();
+  j["fs_version"] = std::to_string(o.fs_version);
+  j["compressor"] = o.compressor;
+  std::string text = j.dump(2);
+  RETURN_IF_ERROR(WriteWholeFile(json_out, AsBytes(text)));
+  return out;
+}
+
+// Pushes one file as a blob unless the target has it; logs the [BLOB]/[BOOT] line.
+Status PushFile(registry::RepoClient& dst, registry::RepoClient* mount_from,
+                const std::string& path, const std::string& digest, const char* tag,
+                const char* what) {
+  auto t0 = Clock::now();
+  uint64_t size = FileSize(path);
+  if (dst.HeadBlob(digest).ok()) {
+    LOG_INFO("{} {} digest={} size={} elapsed={} (already exists, skipped)", tag, what, digest,
+             size, Elapsed(t0));
+    return Status::OK();
+  }
+  if (mount_from) {
+    auto mounted = dst.MountBlob(digest, mount_from->options().repo);
+    if (mounted.ok() && *mounted) {
+      LOG_INFO("{} {} digest={} size={} elapsed={} (mounted from {})", tag, what, digest, size,
+               Elapsed(t0), mount_from->options().repo);
+      return Status::OK();
+    }
+  }
+  Status st = dst.PushBlobFile(path, digest);
+  if (!st.ok()) return st.WithContext(std::string(what) + " " + digest);
+  LOG_INFO("{} {} digest={} size={} elapsed={}", tag, what, digest, size, Elapsed(t0));
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ConvertResult> Convert(const ConvertOptions& o) {
+  const auto t_all = Clock::now();
+  ASSIGN_OR_RETURN(ImageRef src_ref, ParseImageRef(o.source));
+  ASSIGN_OR_RETURN(ImageRef dst_ref, ParseImageRef(o.target));
+  if (!dst_ref.digest.empty()) {
+    return Status::InvalidArgument("--target must be a tag, not a digest: " + o.target);
+  }
+  ASSIGN_OR_RETURN(Platform platform, ParsePlatform(o.platform));
+  if (o.fs_version != 5 && o.fs_version != 6) {
+    return Status::InvalidArgument("--fs-version must be 5 or 6");
+  }
+  ASSIGN_OR_RETURN(auto src, OpenRepo(src_ref, o.source_insecure));
+  ASSIGN_OR_RETURN(auto dst, OpenRepo(dst_ref, o.target_insecure));
+  const bool same_registry = src_ref.ApiHost() == dst_ref.ApiHost() && src_ref.repo != dst_ref.repo;
+
+  LOG_INFO("Pulling image {}", src_ref.ToString());
+  ASSIGN_OR_RETURN(ResolvedImage image, ResolveImage(*src, src_ref, platform));
+  const auto& layers = image.manifest.layers;
+  if (layers.empty()) return Status::InvalidArgument("image " + o.source + " has no layers");
+  for (const auto& l : layers) {
+    if (l.media_type == kNydusBlobLayer || !l.Annotation(kAnnoNydusBootstrap).empty()) {
+      return Status::InvalidArgument("image " + o.source + " is already a nydus image");
+    }
+    if (l.media_type.find("zstd") != std::string::npos) {
+      return Status::NotSupported("layer " + l.digest + ": zstd-compressed layers (" +
+                                  l.media_type + ") are not supported");
+    }
+  }
+
+  const std::string work = o.work_dir.empty() ? "./tmp" : o.work_dir;
+  const std::string layer_dir = work + "/layers", blob_dir = work + "/blobs",
+                    boot_dir = work + "/bootstraps";
+  RETURN_IF_ERROR(MakeDirs(layer_dir));
+  RETURN_IF_ERROR(MakeDirs(blob_dir));
+  RETURN_IF_ERROR(MakeDirs(boot_dir));
+
+  // 2. Downloads, concurrently; the builder consumes them in order as they complete.
+  std::vector<std::promise<Status>> downloaded(layers.size());
+  std::vector<std::shared_future<Status>> ready;
+  for (auto& p : downloaded) ready.push_back(p.get_future().share());
+  ThreadPool pool(std::max<size_t>(1, std::min(o.download_threads, layers.size())));
+  for (size_t i = 0; i < layers.size(); ++i) {
+    pool.Submit([&, i] {
+      auto t0 = Clock::now();
+      const Descriptor& l = layers[i];
+      std::string path = layer_dir + "/" + l.digest.substr(7);
+      auto n = src->DownloadBlob(l.digest, path);
+      Status st = n.ok() ? Status::OK() : n.status().WithContext("layer " + std::to_string(i + 1));
+      if (st.ok() && *n != l.size) {
+        st = Status::Corruption("layer " + l.digest + ": size " + std::to_string(*n) +
+                                " != manifest size " + std::to_string(l.size));
+      }
+      if (st.ok()) {
+        LOG_INFO("[SOUR] Mount layer digest={} size={} elapsed={}", l.digest, *n, Elapsed(t0));
+      }
+      downloaded[i].set_value(st);
+    });
+  }
+
+  // 3 + 4. Build in order; push each new blob on the push pool as soon as it exists.
+  ThreadPool push_pool(2);
+  std::mutex push_mu;
+  std::vector<Status> push_errors;
+  std::map<std::string, std::string> built_blobs;  // blob id → path
+  std::string parent;
+  LayerBuild last;
+  Status failure;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Status st = ready[i].get();
+    if (!st.ok()) {
+      failure = st;
+      break;
+    }
+    auto t0 = Clock::now();
+    const std::string hex = layers[i].digest.substr(7);
+    const std::string layer_path = layer_dir + "/" + hex;
+    const std::string boot = boot_dir + "/" + std::to_string(i + 1) + "-sha256:" + hex;
+    const std::string json_out = boot + "-output.json";
+    auto built = o.nydus_image.empty()
+                     ? BuildInProcess(o, layer_path, parent, boot, blob_dir, json_out)
+                     : BuildExternal(o, layer_path, parent, boot, blob_dir, json_out);
+    if (!built.ok()) {
+      failure = built.status().WithContext("build layer " + layers[i].digest);
+      break;
+    }
+    LOG_INFO("[DUMP] Build layer digest={} blob={} size={} elapsed={}", layers[i].digest,
+             built->new_blob_id.empty() ? "<none>" : built->new_blob_id,
+             built->new_blob_id.empty() ? 0 : FileSize(blob_dir + "/" + built->new_blob_id),
+             Elapsed(t0));
+    if (!built->new_blob_id.empty() && !built_blobs.count(built->new_blob_id)) {
+      std::string id = built->new_blob_id, path = blob_dir + "/" + id;
+      built_blobs[id] = path;
+      push_pool.Submit([&, id, path] {
+        Status ps = PushFile(*dst, same_registry ? src.get() : nullptr, path, "sha256:" + id,
+                             "[BLOB]", "Push blob");
+        if (!ps.ok()) {
+          std::lock_guard<std::mutex> lock(push_mu);
+          push_errors.push_back(ps);
+        }
+      });
+    }
+    parent = built->bootstrap;
+    last = std::move(*built);
+  }
+  pool.Wait();
+  push_pool.Wait();
+  if (!failure.ok()) return failure;
+  if (!push_errors.empty()) return push_errors.front();
+
+  // Blobs the final bootstrap references but we did not build (chunk dict) must be there.
+  ConvertResult res;
+  res.bootstrap_path = last.bootstrap;
+  res.blob_ids = last.blob_ids;
+  ImageManifest out;
+  out.media_type = image.manifest.media_type;
+  const bool oci = out.media_type == kOciManifest;
+  Json diff_ids = Json::array();
+  for (const auto& id : last.blob_ids) {
+    Descriptor d;
+    d.media_type = kNydusBlobLayer;
+    d.digest = "sha256:" + id;
+    if (auto it = built_blobs.find(id); it != built_blobs.end()) {
+      d.size = FileSize(it->second);
+    } else {
+      auto size = dst->HeadBlob(d.digest);
+      if (!size.ok()) return size.status().WithContext("blob " + id + " (from the chunk dict)");
+      d.size = *size;
+    }
+    d.annotations[kAnnoNydusBlob] = "true";
+    diff_ids.push_back(d.digest);
+    out.layers.push_back(std::move(d));
+  }
+
+  // 5. The bootstrap layer.
+  ASSIGN_OR_RETURN(LayerFile boot_layer,
+                   WriteBootstrapLayer(last.bootstrap, work + "/bootstrap-layer.tar.gz"));
+  RETURN_IF_ERROR(
+      PushFile(*dst, nullptr, boot_layer.path, boot_layer.digest, "[BOOT]", "Push bootstrap"));
+  Descriptor bd;
+  bd.media_type = oci ? kOciLayerTarGzip : kDockerLayerTarGzip;
+  bd.digest = boot_layer.digest;
+  bd.size = boot_layer.size;
+  bd.annotations[kAnnoNydusBootstrap] = "true";
+  bd.annotations[kAnnoNydusFsVersion] = std::to_string(o.fs_version);
+  out.layers.push_back(bd);
+  diff_ids.push_back(boot_layer.diff_id);
+
+  // 6. Config and manifest.
+  Json config = image.config;
+  config["rootfs"] = Json{{"type", "layers"}, {"diff_ids", diff_ids}};
+  if (!config.contains("history") || !config["history"].is_array()) {
+    config["history"] = Json::array();
+  }
+  config["history"].push_back(
+      Json{{"created_by", "Nydus Converter"}, {"comment", "Nydus Bootstrap Layer"}});
+  std::string config_body = config.dump();
+  out.config.media_type = oci ? kOciConfig : kDockerConfig;
+  out.config.digest = "sha256:" + DigestHex(Sha256(AsBytes(config_body)));
+  out.config.size = config_body.size();
+  if (!dst->HeadBlob(out.config.digest).ok()) {
+    RETURN_IF_ERROR(dst->PushBlobBytes(config_body, out.config.digest).WithContext("push config"));
+  }
+  auto t0 = Clock::now();
+  std::string manifest_body = out.ToJson().dump();
+  auto pushed = dst->PutManifest(dst_ref.tag, out.media_type, manifest_body);
+  if (!pushed.ok()) return pushed.status();
+  res.manifest_digest = "sha256:" + DigestHex(Sha256(AsBytes(manifest_body)));
+  res.manifest_size = manifest_body.size();
+  LOG_INFO("[MANI] Push manifest digest={} size={} elapsed={}", res.manifest_digest,
+           res.manifest_size, Elapsed(t0));
+  LOG_INFO("Converted {} to {} in {}", src_ref.ToString(), dst_ref.ToString(), Elapsed(t_all));
+  return res;
+}
+
+}  // namespace nydus::converter

@@ -1,0 +1,43 @@
+// What `nydusify mount` and `nydusify check` need to serve a Nydus image from a registry with
+// nydusd: the target's manifest (index → platform, nydus manifest preferred), its bootstrap
+// layer unpacked to <work>/image.boot, and a nydusd v1 config <work>/registry.json (registry
+// backend for the target repository with the docker-config credentials, blobcache in
+// <work>/cache, xattrs on); plus spawning / waiting for / stopping a nydusd process.
+// Thread-safety: free functions; the spawned process is the caller's to stop.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "base/result.h"
+#include "converter/image_ref.h"
+#include "converter/remote_image.h"
+
+namespace nydus::converter {
+
+struct MountPrep {
+  ResolvedImage image;
+  std::string bootstrap;    // <work>/image.boot
+  std::string config_path;  // <work>/registry.json
+};
+
+Result<MountPrep> PrepareNydusMount(const ImageRef& target, bool insecure, const Platform& platform,
+                                    const std::string& work_dir, bool digest_validate);
+
+// mkdir -p.
+Status MakeDirs(const std::string& path);
+
+// The nydusd to run: `flag` if set, else the one next to this executable, else "nydusd".
+std::string FindNydusd(const std::string& flag);
+
+// Starts nydusd in the background (output to `log_file`) and waits up to `timeout_ms` for
+// `mountpoint` to become a FUSE mount. On failure the process is stopped and the tail of the
+// log is part of the error.
+Result<pid_t> StartNydusd(const std::string& nydusd, const MountPrep& prep,
+                          const std::string& mountpoint, const std::string& log_file,
+                          int timeout_ms = 30000);
+// SIGTERM, wait up to 10 s, then SIGKILL and a lazy unmount.
+void StopNydusd(pid_t pid, const std::string& mountpoint);
+
+}  // namespace nydus::converter

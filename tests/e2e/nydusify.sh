@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# e2e.nydusify: nydusify convert / check / mount against a local registry (issue 5):
+#   1. the cached python:bookworm OCI layout is copied into a registry with skopeo;
+#   2. nydusify convert → log lines [SOUR] [DUMP] [BLOB] [BOOT] [MANI], the tutorial's work
+#      dir layout (tmp/blobs/<id>, tmp/bootstraps/<N>-sha256:<digest>[-output.json]), nydus
+#      media types and annotations in the pushed manifest;
+#   3. the last per-layer bootstrap mounted with nydusd + registry.json equals the umoci rootfs;
+#   4. nydusify check passes; a conversion of a missing image and of a wrong platform fail
+#      with one line; after flipping a byte of a blob in the registry storage, check fails
+#      naming a file;
+#   5. nydusify mount serves the image (background, read a file, kill).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/nydusd_lib.sh"
+e2e_init nydusify
+require_root
+require_cmd python3 skopeo curl flock
+require_fuse
+find_nydusd
+find_tool nydusify NYDUSIFY
+[ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
+
+python_image_layers
+OCI=$NYDUS_CACHE/images-python/oci
+
+phase "registry: skopeo copy python-bookworm"
+registry_start "$E2E_TMP/registry"
+HOST=127.0.0.1:$REGISTRY_PORT
+run skopeo copy -q --dest-tls-verify=false "oci:$OCI:python-bookworm" "docker://$HOST/python:bookworm"
+
+phase "nydusify convert"
+cd "$E2E_TMP"
+t0=$(now_ms)
+run "$NYDUSIFY" convert --source "$HOST/python:bookworm" --target "$HOST/python:bookworm-nydus" \
+  --source-insecure --target-insecure
+log "   converted in $(fmt_ms "$(elapsed_ms "$t0")")"
+grep -E '\[(SOUR|DUMP|BLOB|BOOT|MANI)\]' "$LAST_LOG" | sed 's/^/    /'
+for tag in SOUR DUMP BLOB; do
+  [ "$(grep -c "\[$tag\]" "$LAST_LOG")" = 3 ] || fail "expected 3 [$tag] lines"
+done
+grep -q '\[BOOT\] Push bootstrap' "$LAST_LOG" || fail "no [BOOT] line"
+grep -q '\[MANI\] Push manifest' "$LAST_LOG" || fail "no [MANI] line"
+[ "$(ls tmp/blobs | grep -cE '^[0-9a-f]{64}$')" = 3 ] || fail "expected 3 blobs in tmp/blobs"
+for n in 1 2 3; do
+  ls tmp/bootstraps/$n-sha256:* >/dev/null 2>&1 || fail "no tmp/bootstraps/$n-sha256:*"
+  ls tmp/bootstraps/$n-sha256:*-output.json >/dev/null 2>&1 || fail "no $n-…-output.json"
+done
+BOOT=$(ls tmp/bootstraps/3-sha256:* | grep -v output.json)
+
+phase "pushed manifest has the nydus media types and annotations"
+run skopeo inspect --raw --tls-verify=false "docker://$HOST/python:bookworm-nydus"
+python3 - "$LAST_LOG" <<'PYEOF' || fail "manifest check failed"
+import json, sys
+text = open(sys.argv[1]).read()
+m = json.loads(text[text.index("{"):text.rindex("}") + 1])
+ls = m["layers"]
+assert len(ls) == 4, len(ls)
+for l in ls[:-1]:
+    assert l["mediaType"] == "application/vnd.oci.image.layer.nydus.blob.v1", l
+    assert l["annotations"]["containerd.io/snapshot/nydus-blob"] == "true", l
+b = ls[-1]
+assert b["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip", b
+assert b["annotations"]["containerd.io/snapshot/nydus-bootstrap"] == "true", b
+assert b["annotations"]["containerd.io/snapshot/nydus-fs-version"] == "6", b
+print("manifest ok")
+PYEOF
+
+phase "mount the last per-layer bootstrap with nydusd + registry.json: equals the rootfs"
+registry_config "$E2E_TMP/registry.json" "$HOST" python "$E2E_TMP/cache"
+nydusd_start layer3 "$E2E_TMP/mnt" "$BOOT" "$E2E_TMP/registry.json"
+verify_tree --no-root --mtime-tolerance 500000000 "$EXPECTED" "$E2E_TMP/mnt"
+nydusd_stop "$E2E_TMP/mnt"
+
+phase "nydusify check passes"
+t0=$(now_ms)
+run "$NYDUSIFY" check --source "$HOST/python:bookworm" --target "$HOST/python:bookworm-nydus" \
+  --source-insecure --target-insecure --nydusd "$NYDUSD"
+log "   check passed in $(fmt_ms "$(elapsed_ms "$t0")")"
+
+phase "bad input: one clear line, non-zero exit"
+expect_one_line_failure() { # NAME CMD...
+  local name=$1; shift
+  local rc=0
+  "$@" >"$E2E_TMP/bad.out" 2>"$E2E_TMP/bad.err" || rc=$?
+  [ "$rc" != 0 ] || fail "$name: succeeded"
+  grep '^error:' "$E2E_TMP/bad.err" | sed 's/^/    /'
+  [ "$(grep -c '^error:' "$E2E_TMP/bad.err")" = 1 ] || fail "$name: expected one error line"
+}
+expect_one_line_failure missing "$NYDUSIFY" convert --source "$HOST/nope:latest" \
+  --target "$HOST/nope:nydus" --source-insecure --target-insecure --work-dir "$E2E_TMP/bad"
+expect_one_line_failure platform "$NYDUSIFY" convert --source "$HOST/python:bookworm" \
+  --target "$HOST/python:arm" --platform linux/arm64 --source-insecure --target-insecure \
+  --work-dir "$E2E_TMP/bad"
+expect_one_line_failure unreachable "$NYDUSIFY" convert --source "127.0.0.1:1/python:bookworm" \
+  --target "$HOST/python:x" --source-insecure --target-insecure --work-dir "$E2E_TMP/bad"
+curl -sf -o /dev/null "http://$HOST/v2/python/manifests/arm" && fail "a manifest was pushed for a failed conversion"
+
+phase "nydusify mount (background): read a file"
+MNT2=$E2E_TMP/mnt2
+mkdir -p "$MNT2"
+"$NYDUSIFY" mount --target "$HOST/python:bookworm-nydus" --target-insecure --mount-path "$MNT2" \
+  --nydusd "$NYDUSD" --work-dir "$E2E_TMP/mountwork" >"$E2E_TMP/logs/mount.log" 2>&1 &
+MPID=$!
+on_exit "kill $MPID 2>/dev/null; umount -l '$MNT2' 2>/dev/null"
+for _ in $(seq 1 600); do
+  case "$(mounted_type "$MNT2")" in fuse*) break ;; esac
+  kill -0 "$MPID" 2>/dev/null || { tail "$E2E_TMP/logs/mount.log"; fail "nydusify mount exited"; }
+  sleep 0.05
+done
+case "$(mounted_type "$MNT2")" in fuse*) ;; *) fail "nydusify mount did not mount" ;; esac
+cmp "$MNT2/etc/os-release" "$EXPECTED/etc/os-release" || fail "/etc/os-release differs"
+log "   /etc/os-release read through nydusify mount"
+kill "$MPID"
+for _ in $(seq 1 200); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.05; done
+umount -l "$MNT2" 2>/dev/null || true
+
+phase "tamper one blob in the registry storage: check fails naming a file"
+BIG=$(ls -S tmp/blobs | head -n 1)
+DATA=$REGISTRY_DIR/data/docker/registry/v2/blobs/sha256/${BIG:0:2}/$BIG/data
+[ -f "$DATA" ] || fail "blob data not at $DATA"
+python3 - "$DATA" <<'PYEOF'
+import sys
+p = sys.argv[1]
+with open(p, "r+b") as f:
+    f.seek(1 << 20); b = f.read(1); f.seek(1 << 20); f.write(bytes([b[0] ^ 0xff]))
+PYEOF
+rc=0
+run_rc "$NYDUSIFY" check --source "$HOST/python:bookworm" --target "$HOST/python:bookworm-nydus" \
+  --source-insecure --target-insecure --nydusd "$NYDUSD" --work-dir "$E2E_TMP/check2" || rc=$?
+[ "$rc" != 0 ] || fail "check passed on a tampered blob"
+grep -E '^filesystem: /' "$LAST_LOG" | head -n 5 | sed 's/^/    /'
+grep -qE '^filesystem: /[^:]+: ' "$LAST_LOG" || fail "check did not name a file"
+phase_end
