@@ -5,10 +5,11 @@
 # Usage: scripts/run-fuzz.sh [SECONDS]          (default 60)
 # Env:   NYDUS_FIXTURES_DIR  fixture folder (default ../shared/fixtures/nydus)
 #        JOBS                build parallelism (default 2)
-#        FUZZ_TARGETS        subset to run (default: all four)
+#        FUZZ_TARGETS        subset to run (default: all of them)
 #        FUZZ_SEED, FUZZ_RUNS  with both set, each target runs exactly FUZZ_RUNS inputs from
 #                            that seed instead of for SECONDS: the same binary then explores
-#                            the same inputs every time (CI uses this, so a run is reproducible)
+#                            the same inputs every time (CI uses this, so a run is reproducible).
+#                            Slow targets run a fraction of it (see run_divisor below).
 # Exit status is non-zero when a target crashes, leaks or times out; the offending input
 # is kept in build-fuzz/artifacts/.
 set -euo pipefail
@@ -17,7 +18,20 @@ secs=${1:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 fixtures=${NYDUS_FIXTURES_DIR:-$root/../shared/fixtures/nydus}
-targets=${FUZZ_TARGETS:-"fuzz_bootstrap_v5 fuzz_bootstrap_v6 fuzz_blob_meta fuzz_http_request"}
+targets=${FUZZ_TARGETS:-"fuzz_bootstrap_v5 fuzz_bootstrap_v6 fuzz_blob_meta fuzz_http_request
+  fuzz_registry_config fuzz_manifest fuzz_tar_source fuzz_chunk_map"}
+
+# FUZZ_RUNS is divided by this for the targets whose single run is slower (temp files and
+# mmap for fuzz_chunk_map, a whole `create` build per input for fuzz_tar_source) or that
+# reach their plateau early, so that the CI run (FUZZ_RUNS=250000) grows by under 3 minutes.
+run_divisor() {
+  case $1 in
+    fuzz_registry_config | fuzz_manifest) echo 5 ;;  # 50000 runs
+    fuzz_chunk_map) echo 10 ;;                        # 25000 runs
+    fuzz_tar_source) echo 50 ;;                       # 5000 runs
+    *) echo 1 ;;
+  esac
+}
 
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DNYDUS_BUILD_FUZZ=ON \
   -DNYDUS_BUILD_TESTS=OFF -DNYDUS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -42,6 +56,35 @@ seed() {  # seed TARGET
     printf 'POST /api/v1/mount?mountpoint=%%2Fm&x=a+b HTTP/1.1\r\nContent-Length: 14\r\nExpect: 100-continue\r\n\r\n{"source":"x"}GET http://localhost/metrics HTTP/1.0\r\nConnection: keep-alive\r\n\r\n' > "$dir/pipelined"
     return
   fi
+  case $1 in  # text and archive decoders: seeds written inline, no fixtures needed
+    fuzz_registry_config)
+      printf '{"version":2,"id":"d","backend":{"type":"registry","registry":{"scheme":"http","host":"reg:5000","repo":"library/x","auth":"dTpw","timeout":5,"proxy":{"url":"http://p","fallback":true},"mirrors":[]}},"cache":{"type":"filecache","filecache":{"work_dir":"/c"},"prefetch":{"enable":true,"threads":4}},"rafs":{"mode":"direct","prefetch":{"enable":false}}}' > "$dir/v2"
+      printf '{"host":"h","repo":"r","registry_token":"tok","mirrors":[{"host":"http://m","headers":{"k":"v"},"failure_limit":3}]}' > "$dir/registry"
+      printf 'version = 2\nid = "d"\n[backend]\ntype = "localfs"\n[backend.localfs]\ndir = "/b"\nalt_dirs = ["/a"]\n[cache]\ntype = "blobcache"\n[cache.blobcache]\nwork_dir = "/c"\n[rafs]\nmode = "cached"\nbatch_size = 4096\n' > "$dir/toml"
+      printf '{"device":{"backend":{"type":"registry","config":{"host":"h","repo":"r"}},"cache":{"type":"blobcache","config":{"work_dir":"/c"}}},"mode":"direct","digest_validate":true,"fs_prefetch":{"enable":true,"threads_count":4,"merging_size":131072}}' > "$dir/v1"
+      return ;;
+    fuzz_manifest)  # byte 0 picks the Content-Type (1: OCI manifest, 3: OCI index)
+      local d=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+      printf '\001{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":10},"layers":[{"mediaType":"application/vnd.oci.image.layer.nydus.blob.v1","digest":"%s","size":20,"annotations":{"containerd.io/snapshot/nydus-blob":"true"}}]}' "$d" "$d" > "$dir/manifest"
+      printf '\003{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":1,"platform":{"os":"linux","architecture":"amd64","os.features":["nydus.remoteimage.v1"]}},{"digest":"%s","size":2,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}' "$d" "$d" > "$dir/index"
+      printf '\000localhost:5000/a/b:v1@%s\nubuntu\nlinux/arm64/v8\n{"auths":{"https://index.docker.io/v1/":{"auth":"dTpw"}}}' "$d" > "$dir/refs"
+      return ;;
+    fuzz_tar_source)  # a small layer with every entry type the tar source accepts, plain and gzip
+      local t=$work/tar-src
+      mkdir -p "$t/d/e"
+      printf 'hello' > "$t/d/f"
+      head -c 9000 /dev/zero | tr '\0' 'x' > "$t/d/e/big"
+      ln -s ../d/f "$t/d/link"
+      ln "$t/d/f" "$t/d/hard"
+      touch "$t/d/.wh.gone"
+      tar -C "$t" --owner=1:1 --group=2:2 -cf "$dir/layer.tar" . 2>/dev/null || true
+      tar -C "$t" --format=pax --owner=1:1 --group=2:2 -czf "$dir/layer.tar.gz" d 2>/dev/null || true
+      return ;;
+    fuzz_chunk_map)  # a valid map header (8 chunks, 0 and 2 ready)
+      { le32 0x424D4150; le32 1; le32 0x434D4150; le32 0; le32 0; head -c 4076 /dev/zero
+        printf '\xa0'; } > "$dir/chunk_map"
+      return ;;
+  esac
   if [ ! -d "$fixtures" ]; then
     echo "note: fixtures not found at $fixtures; $1 starts from an empty corpus"
     return
@@ -70,9 +113,10 @@ for t in $targets; do
   seed "$t"
   limit=(-max_total_time="$secs")
   if [ -n "${FUZZ_SEED:-}" ] && [ -n "${FUZZ_RUNS:-}" ]; then
-    limit=(-seed="$FUZZ_SEED" -runs="$FUZZ_RUNS")
+    runs=$((FUZZ_RUNS / $(run_divisor "$t")))
+    limit=(-seed="$FUZZ_SEED" -runs="$runs")
   fi
-  if [ ${#limit[@]} = 2 ]; then echo "== $t: $FUZZ_RUNS runs from seed $FUZZ_SEED"; else echo "== $t: ${secs}s"; fi
+  if [ ${#limit[@]} = 2 ]; then echo "== $t: $runs runs from seed $FUZZ_SEED"; else echo "== $t: ${secs}s"; fi
   if ! "$build/fuzz/$t" "$work/$t" "${limit[@]}" -max_len=65536 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
       >"$work/$t.log" 2>&1; then
