@@ -77,8 +77,8 @@ Status Daemon::Start() {
   } else if (!options_.prefetch_files.empty()) {
     return Status::InvalidArgument("--prefetch-files requires --bootstrap");
   }
-  if (!options_.apisock.empty()) RETURN_IF_ERROR(StartApi());
-
+  // The Vfs exists before the API serves: handlers read vfs_ (MountImage, GetFsMetrics)
+  // without a lock, so it must not be assigned while they may run.
   fs::VfsOptions vfs_opts;
   if (instance != nullptr && options_.virtual_mountpoint == "/") {
     vfs_ = std::make_unique<fs::Vfs>(instance->Fs(), vfs_opts);
@@ -90,6 +90,7 @@ Status Daemon::Start() {
     std::lock_guard<std::mutex> lock(instances_mu_);
     instances_[options_.virtual_mountpoint] = instance;
   }
+  if (!options_.apisock.empty()) RETURN_IF_ERROR(StartApi());
 
   RETURN_IF_ERROR(CheckFuseDevice());
   fuse::FuseOptions fuse_opts;

@@ -168,10 +168,19 @@ Result<Response> HttpClient::Do(const Request& request) {
   CURL* h = pool_->Acquire();
   if (h == nullptr) return Status::Internal("http: curl_easy_init failed");
   // Returns the handle to the pool on every path; curl_easy_reset keeps live connections.
+  // The options pointing into this frame (error buffer, header list, callback data) are
+  // cleared first: an idle handle may still close connections (and report an error) in
+  // curl_easy_cleanup, long after this frame is gone.
   struct Returner {
     Pool* pool;
     CURL* h;
-    ~Returner() { pool->Release(h); }
+    ~Returner() {
+      curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+      curl_easy_setopt(h, CURLOPT_HEADERDATA, nullptr);
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, nullptr);
+      pool->Release(h);
+    }
   } returner{pool_.get(), h};
   curl_easy_reset(h);
 
