@@ -11,7 +11,8 @@
 #      --mtime-tolerance 500000000).
 #   4. Registry stopped mid-read: reads fail with EIO within the configured bound (measured),
 #      the daemon stays up, and reads succeed again once the registry is back.
-#   5. kill -9 during prefetch_all, restart on the same work_dir, verify-tree: identical.
+#   5. --prefetch-files: the listed files reach the blob cache before any read.
+#   6. kill -9 during prefetch_all, restart on the same work_dir, verify-tree: identical.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nydusd_lib.sh"
 e2e_init nydusd_registry
@@ -84,6 +85,28 @@ run env "$TOOLS/registry.sh" start "$REGISTRY_DIR" "$REGISTRY_PORT"
 cmp "$MNT/$BIG" "$EXPECTED/$BIG" || fail "content differs after the registry came back"
 log "   registry back: /$BIG reads correctly"
 nydusd_stop "$MNT"
+
+phase "--prefetch-files: the listed files are fetched in the background, before any read"
+printf '/usr/bin/python3.11\n/usr/lib/python3.11/json\n' >"$E2E_TMP/prefetch.list"
+PREFETCH=true registry_config "$E2E_TMP/registry-list.json" "$HOST" python "$E2E_TMP/cache-list"
+nydusd_start prefetch-list "$MNT" "$BOOT" "$E2E_TMP/registry-list.json" --apisock "$SOCK" \
+  --prefetch-files "$E2E_TMP/prefetch.list"
+# prefetch_data_amount counts compressed blob bytes: python3.11 (6.8 MB) is ~2.9 MB in zstd
+want=$(( $(stat -c %s "$EXPECTED/usr/bin/python3.11") / 4 ))
+for _ in $(seq 100); do
+  pf=$(api_get "$SOCK" /api/v1/metrics/blobcache | python3 -c 'import json,sys; print(json.load(sys.stdin)["prefetch_data_amount"])')
+  [ "$pf" -ge "$want" ] && break
+  sleep 0.1
+done
+log "   prefetched $pf bytes without any read (python3.11 is $(stat -c %s "$EXPECTED/usr/bin/python3.11") bytes)"
+[ "$pf" -ge "$want" ] || fail "--prefetch-files fetched only $pf bytes"
+before=$(backend_bytes "$SOCK")
+cmp "$MNT/usr/bin/python3.11" "$EXPECTED/usr/bin/python3.11" || fail "prefetched file differs"
+after=$(backend_bytes "$SOCK")
+log "   reading python3.11 afterwards fetched $((after - before)) more bytes"
+[ "$((after - before))" -lt "$want" ] || fail "the read refetched what the prefetch should have cached"
+nydusd_stop "$MNT"
+rm -f "$SOCK"
 
 phase "kill -9 during prefetch_all, restart on the same work_dir, verify-tree"
 # 30 MB/s: the whole image takes ~4 s, so the kill lands in the middle of the prefetch.
