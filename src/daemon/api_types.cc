@@ -1,6 +1,8 @@
 // JSON of the API value types (see api_types.h).
 #include "daemon/api_types.h"
 
+#include "fs/fs_stats.h"
+
 #include <bit>
 #include <cctype>
 #include <cstdio>
@@ -17,20 +19,10 @@ const char* StatsFopName(StatsFop fop) {
   return (i >= 0 && static_cast<size_t>(i) < kStatsFopMax) ? kNames[i] : "unknown";
 }
 
-size_t RequestSizeIndex(uint64_t size) {
-  // The reference's request_size_index: a nibble table indexed by the KiB magnitude.
-  uint64_t ceil = static_cast<uint64_t>(std::countl_zero(size >> 10));
-  uint64_t shift = (std::max<uint64_t>(ceil, 53) - 53) << 2;
-  return static_cast<size_t>((0x0112'2334'5567ull >> shift) & 0xf);
-}
+// One implementation of the reference's buckets: the fs counters (fs/fs_stats.h) use them too.
+size_t RequestSizeIndex(uint64_t size) { return fs::ReadSizeBucket(size); }
 
-size_t LatencyMicrosIndex(uint64_t us) {
-  static constexpr uint64_t kBounds[] = {200, 1'000, 20'000, 50'000, 500'000, 1'000'000, 2'000'000};
-  for (size_t i = 0; i < 7; ++i) {
-    if (us <= kBounds[i]) return i;
-  }
-  return 7;
-}
+size_t LatencyMicrosIndex(uint64_t us) { return fs::ReadLatencyBucket(us); }
 
 size_t LatencyMillisIndex(uint64_t ms) {
   static constexpr uint64_t kBounds[] = {1, 20, 50, 100, 500, 1'000, 2'000};
