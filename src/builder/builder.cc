@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -64,9 +65,16 @@ Result<meta::Image> LoadParent(const BuildOptions& o) {
   return parent;
 }
 
+// "<pid>.<n>": unique among concurrent builds in this process and others (nydusify packs
+// several layers into one blob dir at once).
+std::string UniqueSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  return std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+}
+
 // Writes bytes to `path` through a temp file + rename, so a failed build leaves no partial file.
 Status WriteFileAtomically(const std::string& path, ByteSpan data) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  std::string tmp = path + ".tmp." + UniqueSuffix();
   RETURN_IF_ERROR(WriteWholeFile(tmp, data));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     Status st = Status::FromErrno(errno, "rename " + tmp + " to " + path);
@@ -184,7 +192,7 @@ Result<BuildResult> Build(const BuildOptions& o) {
   bw.blob_id = o.blob_id;
   const bool to_dir = o.blob_path.empty();
   const std::string blob_tmp =
-      to_dir ? o.blob_dir + "/.nydus-blob.tmp." + std::to_string(::getpid()) : o.blob_path;
+      to_dir ? o.blob_dir + "/.nydus-blob.tmp." + UniqueSuffix() : o.blob_path;
   ASSIGN_OR_RETURN(auto writer, BlobWriter::Create(blob_tmp, bw));
   auto abandon = [&](Status st) {
     writer->Abandon();

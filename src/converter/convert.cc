@@ -1,28 +1,24 @@
 // The nydusify conversion pipeline (see the header).
 #include "converter/convert.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <future>
 #include <map>
 #include <mutex>
 
+#include "base/digest.h"
 #include "base/file_util.h"
 #include "base/json.h"
 #include "base/logging.h"
 #include "base/thread_pool.h"
-#include "builder/builder.h"
-#include "compress/compressor.h"
+#include "converter/layer_build.h"
 #include "converter/layer_tar.h"
 #include "converter/mount.h"
 #include "converter/remote_image.h"
-
-extern char** environ;
 
 namespace nydus::converter {
 
@@ -40,115 +36,6 @@ std::string Elapsed(Clock::time_point t0) {
 uint64_t FileSize(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-}
-
-struct LayerBuild {
-  std::string bootstrap;
-  std::string new_blob_id;            // "" if the layer had no file data
-  std::vector<std::string> blob_ids;  // every blob the bootstrap references
-};
-
-// Runs `nydus-image create` for one layer; patterns go to its stdin.
-Result<LayerBuild> BuildExternal(const ConvertOptions& o, const std::string& layer,
-                                 const std::string& parent, const std::string& boot,
-                                 const std::string& blob_dir, const std::string& json_out) {
-  std::string patterns_file = boot + ".patterns";
-  std::string pat;
-  for (const auto& p : o.prefetch_patterns) pat += p + "\n";
-  if (pat.empty()) pat = "/\n";
-  RETURN_IF_ERROR(WriteWholeFile(patterns_file, AsBytes(pat)));
-  std::vector<std::string> args = {o.nydus_image,
-                                   "create",
-                                   "--type",
-                                   "targz-rafs",
-                                   "--bootstrap",
-                                   boot,
-                                   "--blob-dir",
-                                   blob_dir,
-                                   "--fs-version",
-                                   std::to_string(o.fs_version),
-                                   "--compressor",
-                                   o.compressor,
-                                   "--whiteout-spec",
-                                   "oci",
-                                   "--prefetch-policy",
-                                   "fs",
-                                   "--output-json",
-                                   json_out};
-  if (!parent.empty()) args.insert(args.end(), {"--parent-bootstrap", parent});
-  if (o.chunk_size) {
-    char b[32];
-    std::snprintf(b, sizeof(b), "0x%x", o.chunk_size);
-    args.insert(args.end(), {"--chunk-size", b});
-  }
-  if (!o.chunk_dict.empty()) args.insert(args.end(), {"--chunk-dict", "bootstrap=" + o.chunk_dict});
-  args.push_back(layer);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, patterns_file.c_str(), O_RDONLY, 0);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, o.nydus_image.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return Status::FromErrno(rc, "run " + o.nydus_image);
-  int ws = 0;
-  while (::waitpid(pid, &ws, 0) < 0 && errno == EINTR) {
-  }
-  ::unlink(patterns_file.c_str());
-  if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-    return Status::Internal(o.nydus_image + " create failed for " + layer);
-  }
-  ASSIGN_OR_RETURN(Bytes jb, ReadWholeFile(json_out));
-  Json j = Json::parse(jb.begin(), jb.end(), nullptr, false);
-  if (!j.is_object() || !j.contains("blobs") || !j["blobs"].is_array()) {
-    return Status::Corruption(json_out + ": no blobs list");
-  }
-  LayerBuild out;
-  out.bootstrap = boot;
-  for (const auto& b : j["blobs"]) out.blob_ids.push_back(b.get<std::string>());
-  // The new blob is the one the parent did not reference and that exists in blob_dir.
-  for (const auto& id : out.blob_ids) {
-    if (::access((blob_dir + "/" + id).c_str(), F_OK) == 0) out.new_blob_id = id;
-  }
-  return out;
-}
-
-Result<LayerBuild> BuildInProcess(const ConvertOptions& o, const std::string& layer,
-                                  const std::string& parent, const std::string& boot,
-                                  const std::string& blob_dir, const std::string& json_out) {
-  builder::BuildOptions b;
-  b.source = layer;
-  b.source_type = builder::SourceType::kTarGz;
-  b.bootstrap_path = boot;
-  b.blob_dir = blob_dir;
-  b.parent_bootstrap = parent;
-  b.chunk_dict = o.chunk_dict;
-  b.fs_version = o.fs_version;
-  ASSIGN_OR_RETURN(b.compressor, compress::ParseCompressor(o.compressor));
-  if (o.chunk_size) b.chunk_size = o.chunk_size;
-  b.whiteout_spec = builder::WhiteoutSpec::kOci;
-  b.prefetch_policy = builder::PrefetchPolicy::kFs;
-  b.prefetch_patterns =
-      o.prefetch_patterns.empty() ? std::vector<std::string>{"/"} : o.prefetch_patterns;
-  b.aligned_chunk = o.fs_version == 6;
-  RETURN_IF_ERROR(builder::ValidateOptions(b));
-  ASSIGN_OR_RETURN(builder::BuildResult r, builder::Build(b));
-  LayerBuild out;
-  out.bootstrap = r.bootstrap_path;
-  out.blob_ids = r.blob_ids;
-  if (!r.blob_path.empty()) out.new_blob_id = r.blob_path.substr(r.blob_path.rfind('/') + 1);
-  Json j;
-  j["version"] = "nydus-cpp";
-  j["bootstrap"] = r.bootstrap_path;
-  j["blobs"] = r.blob_ids;
-  j["trace"] = Json::object();
-  j["fs_version"] = std::to_string(o.fs_version);
-  j["compressor"] = o.compressor;
-  std::string text = j.dump(2);
-  RETURN_IF_ERROR(WriteWholeFile(json_out, AsBytes(text)));
-  return out;
 }
 
 // Pushes one file as a blob unless the target has it; logs the [BLOB]/[BOOT] line.
@@ -237,51 +124,86 @@ Result<ConvertResult> Convert(const ConvertOptions& o) {
     });
   }
 
-  // 3 + 4. Build in order; push each new blob on the push pool as soon as it exists.
+  // 3. Pack every layer on its own as soon as it is downloaded (packs are independent, so
+  //    they run concurrently); 4. push each new blob as soon as its pack is done; chain the
+  //    packs, lowest first, into the per-layer image bootstraps.
+  const std::string pack_dir = work + "/packs";
+  RETURN_IF_ERROR(MakeDirs(pack_dir));
   ThreadPool push_pool(2);
   std::mutex push_mu;
   std::vector<Status> push_errors;
   std::map<std::string, std::string> built_blobs;  // blob id → path
+  // Pushes a pack's new blob (once per id) as soon as the pack is done.
+  auto push_blob = [&](const std::string& id) {
+    std::string path = blob_dir + "/" + id;
+    {
+      std::lock_guard<std::mutex> lock(push_mu);
+      if (!built_blobs.emplace(id, path).second) return;
+    }
+    push_pool.Submit([&, id, path] {
+      Status ps = PushFile(*dst, same_registry ? src.get() : nullptr, path, "sha256:" + id,
+                           "[BLOB]", "Push blob");
+      if (!ps.ok()) {
+        std::lock_guard<std::mutex> lock(push_mu);
+        push_errors.push_back(ps);
+      }
+    });
+  };
+  std::atomic<bool> cancel{false};
+  std::vector<std::promise<Result<LayerBuild>>> packed(layers.size());
+  std::vector<std::future<Result<LayerBuild>>> pack_results;
+  for (auto& p : packed) pack_results.push_back(p.get_future());
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  ThreadPool build_pool(std::max<size_t>(1, std::min(cores, layers.size())));
+  for (size_t i = 0; i < layers.size(); ++i) {
+    build_pool.Submit([&, i] {
+      Status st = ready[i].get();
+      if (st.ok() && cancel.load()) st = Status::Unavailable("not built: an earlier layer failed");
+      if (!st.ok()) {
+        packed[i].set_value(st);
+        return;
+      }
+      auto t0 = Clock::now();
+      const std::string hex = layers[i].digest.substr(7);
+      const std::string boot = pack_dir + "/" + std::to_string(i + 1) + "-sha256:" + hex;
+      auto built = PackLayer(o, layer_dir + "/" + hex, boot, blob_dir, boot + "-output.json");
+      if (built.ok()) {
+        LOG_INFO("[DUMP] Build layer digest={} blob={} size={} elapsed={}", layers[i].digest,
+                 built->new_blob_id.empty() ? "<none>" : built->new_blob_id,
+                 built->new_blob_id.empty() ? 0 : FileSize(blob_dir + "/" + built->new_blob_id),
+                 Elapsed(t0));
+        if (!built->new_blob_id.empty()) push_blob(built->new_blob_id);
+      } else {
+        cancel = true;
+        built = built.status().WithContext("build layer " + layers[i].digest);
+      }
+      packed[i].set_value(std::move(built));
+    });
+  }
+
   std::string parent;
   LayerBuild last;
   Status failure;
   for (size_t i = 0; i < layers.size(); ++i) {
-    Status st = ready[i].get();
-    if (!st.ok()) {
-      failure = st;
-      break;
+    Result<LayerBuild> pack = pack_results[i].get();
+    if (!pack.ok()) {
+      if (failure.ok()) failure = pack.status();
+      cancel = true;
+      continue;  // drain the other futures before the pools go away
     }
-    auto t0 = Clock::now();
+    if (!failure.ok()) continue;
     const std::string hex = layers[i].digest.substr(7);
-    const std::string layer_path = layer_dir + "/" + hex;
     const std::string boot = boot_dir + "/" + std::to_string(i + 1) + "-sha256:" + hex;
-    const std::string json_out = boot + "-output.json";
-    auto built = o.nydus_image.empty()
-                     ? BuildInProcess(o, layer_path, parent, boot, blob_dir, json_out)
-                     : BuildExternal(o, layer_path, parent, boot, blob_dir, json_out);
-    if (!built.ok()) {
-      failure = built.status().WithContext("build layer " + layers[i].digest);
-      break;
+    auto merged = MergeOnto(o, parent, *pack, boot, blob_dir, boot + "-output.json");
+    if (!merged.ok()) {
+      failure = merged.status().WithContext("merge layer " + layers[i].digest);
+      cancel = true;
+      continue;
     }
-    LOG_INFO("[DUMP] Build layer digest={} blob={} size={} elapsed={}", layers[i].digest,
-             built->new_blob_id.empty() ? "<none>" : built->new_blob_id,
-             built->new_blob_id.empty() ? 0 : FileSize(blob_dir + "/" + built->new_blob_id),
-             Elapsed(t0));
-    if (!built->new_blob_id.empty() && !built_blobs.count(built->new_blob_id)) {
-      std::string id = built->new_blob_id, path = blob_dir + "/" + id;
-      built_blobs[id] = path;
-      push_pool.Submit([&, id, path] {
-        Status ps = PushFile(*dst, same_registry ? src.get() : nullptr, path, "sha256:" + id,
-                             "[BLOB]", "Push blob");
-        if (!ps.ok()) {
-          std::lock_guard<std::mutex> lock(push_mu);
-          push_errors.push_back(ps);
-        }
-      });
-    }
-    parent = built->bootstrap;
-    last = std::move(*built);
+    parent = merged->bootstrap;
+    last = std::move(*merged);
   }
+  build_pool.Wait();
   pool.Wait();
   push_pool.Wait();
   if (!failure.ok()) return failure;

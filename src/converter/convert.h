@@ -3,11 +3,13 @@
 //  1. resolve the source manifest (index → --platform) and config;
 //  2. download the layers concurrently into <work>/layers/<hex> (sha256 verified while
 //     streaming);               log "[SOUR] Mount layer"
-//  3. build each layer in order on its parent's bootstrap (targz-rafs semantics, in-process
-//     builder or an external --nydus-image): <work>/blobs/<blob id>,
-//     <work>/bootstraps/<N>-sha256:<layer hex> and …-output.json;  "[DUMP] Build layer"
-//  4. push each new blob as soon as it is built (HEAD first: existing blobs are skipped; a
-//     cross-repo mount is tried when source and target share the registry);  "[BLOB] Push blob"
+//  3. pack each layer on its own as soon as it is downloaded, several at once (targz-rafs,
+//     in-process builder or an external --nydus-image; layer_build.h PackLayer):
+//     <work>/packs/<N>-sha256:<layer hex>, blob <work>/blobs/<blob id>;  "[DUMP] Build layer"
+//     then chain the packs lowest first (MergeOnto) into the per-layer image bootstraps
+//     <work>/bootstraps/<N>-sha256:<layer hex> and …-output.json (layers 1..N each);
+//  4. push each new blob as soon as its pack is done (HEAD first: existing blobs are skipped;
+//     a cross-repo mount is tried when source and target share the registry);  "[BLOB]"
 //  5. pack the last bootstrap as the bootstrap layer (image/image.boot in a tar.gz) and push
 //     it;                                                            "[BOOT] Push bootstrap"
 //  6. push the config (rootfs.diff_ids = blob digests + bootstrap diff id, history entry) and

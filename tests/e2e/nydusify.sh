@@ -4,6 +4,8 @@
 #   2. nydusify convert → log lines [SOUR] [DUMP] [BLOB] [BOOT] [MANI], the tutorial's work
 #      dir layout (tmp/blobs/<id>, tmp/bootstraps/<N>-sha256:<digest>[-output.json]), nydus
 #      media types and annotations in the pushed manifest;
+#   2b. the same conversion through an external `--nydus-image` gives byte-identical packs,
+#      per-layer bootstraps and blobs;
 #   3. the last per-layer bootstrap mounted with nydusd + registry.json equals the umoci rootfs;
 #   4. nydusify check passes; a conversion of a missing image and of a wrong platform fail
 #      with one line; after flipping a byte of a blob in the registry storage, check fails
@@ -24,6 +26,7 @@ require_cmd python3 skopeo curl flock
 require_fuse
 find_nydusd
 find_tool nydusify NYDUSIFY
+find_nydus_image
 [ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
 
 # debian_image: makes sure debian:bookworm is built and cached in $NYDUS_CACHE/images-debian
@@ -78,6 +81,18 @@ for n in 1 2 3; do
   ls tmp/bootstraps/$n-sha256:*-output.json >/dev/null 2>&1 || fail "no $n-…-output.json"
 done
 BOOT=$(ls tmp/bootstraps/3-sha256:* | grep -v output.json)
+
+phase "nydusify convert --nydus-image (external builder): the same bytes"
+run "$NYDUSIFY" convert --source "$HOST/python:bookworm" --target "$HOST/python:bookworm-ext" \
+  --source-insecure --target-insecure --nydus-image "$NYDUS_IMAGE" --work-dir "$E2E_TMP/extwork"
+same=0
+for f in tmp/blobs/* tmp/packs/*-sha256:* tmp/bootstraps/*-sha256:*; do
+  case $f in *-output.json) continue ;; esac
+  cmp -s "$f" "$E2E_TMP/extwork/${f#tmp/}" || fail "external builder: $f differs"
+  same=$((same + 1))
+done
+[ "$same" = 9 ] || fail "expected 3 blobs, 3 packs and 3 bootstraps, compared $same files"
+log "   external nydus-image: $same files identical"
 
 phase "pushed manifest has the nydus media types and annotations"
 run skopeo inspect --raw --tls-verify=false "docker://$HOST/python:bookworm-nydus"
