@@ -57,16 +57,55 @@ Status PushFile(registry::RepoClient& dst, registry::RepoClient* mount_from,
       return Status::OK();
     }
   }
-  Status st = dst.PushBlobFile(path, digest);
+  // A failed upload (connection error, 5xx, 429) starts over, up to 3 attempts in all: the
+  // registry discards an upload session that was never committed.
+  Status st;
+  for (int attempt = 1;; ++attempt) {
+    st = dst.PushBlobFile(path, digest);
+    const bool transient =
+        st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kIOError;
+    if (st.ok() || !transient || attempt == 3) break;
+    LOG_WARN("{} {} digest={}: attempt {} failed ({}), retrying", tag, what, digest, attempt,
+             st.ToString());
+    std::this_thread::sleep_for(std::chrono::seconds(attempt));
+  }
   if (!st.ok()) return st.WithContext(std::string(what) + " " + digest);
   LOG_INFO("{} {} digest={} size={} elapsed={}", tag, what, digest, size, Elapsed(t0));
   return Status::OK();
 }
 
+// A blob the result references through the chunk dict: present in the target, or mounted
+// from the dict's repository (same registry), or copied from it. Returns its size.
+Result<uint64_t> EnsureDictBlob(registry::RepoClient& dst, registry::RepoClient* dict_repo,
+                                const ImageRef& dict_ref, const std::string& digest,
+                                const std::string& scratch_dir) {
+  auto size = dst.HeadBlob(digest);
+  if (size.ok() || dict_repo == nullptr) {
+    return size.ok() ? size : size.status().WithContext("blob " + digest + " (from the chunk dict)");
+  }
+  auto t0 = Clock::now();
+  if (dict_ref.ApiHost() == dst.options().host) {
+    auto mounted = dst.MountBlob(digest, dict_ref.repo);
+    if (mounted.ok() && *mounted) {
+      ASSIGN_OR_RETURN(uint64_t n, dst.HeadBlob(digest));
+      LOG_INFO("[BLOB] Push blob digest={} size={} elapsed={} (mounted from chunk dict {})",
+               digest, n, Elapsed(t0), dict_ref.repo);
+      return n;
+    }
+  }
+  const std::string path = scratch_dir + "/" + digest.substr(7);
+  auto n = dict_repo->DownloadBlob(digest, path);
+  if (!n.ok()) return n.status().WithContext("copy chunk dict blob " + digest);
+  RETURN_IF_ERROR(PushFile(dst, nullptr, path, digest, "[BLOB]", "Push blob (from the chunk dict)"));
+  ::unlink(path.c_str());
+  return *n;
+}
+
 }  // namespace
 
-Result<ConvertResult> Convert(const ConvertOptions& o) {
+Result<ConvertResult> Convert(const ConvertOptions& options) {
   const auto t_all = Clock::now();
+  ConvertOptions o = options;  // chunk_dict may be filled from chunk_dict_ref
   ASSIGN_OR_RETURN(ImageRef src_ref, ParseImageRef(o.source));
   ASSIGN_OR_RETURN(ImageRef dst_ref, ParseImageRef(o.target));
   if (!dst_ref.digest.empty()) {
@@ -100,6 +139,23 @@ Result<ConvertResult> Convert(const ConvertOptions& o) {
   RETURN_IF_ERROR(MakeDirs(layer_dir));
   RETURN_IF_ERROR(MakeDirs(blob_dir));
   RETURN_IF_ERROR(MakeDirs(boot_dir));
+
+  // A chunk dict from a registry: the nydus image's bootstrap, fetched once.
+  std::unique_ptr<registry::RepoClient> dict_repo;
+  ImageRef dict_ref;
+  if (!o.chunk_dict_ref.empty()) {
+    if (!o.chunk_dict.empty()) {
+      return Status::InvalidArgument("give one chunk dict, local or registry, not both");
+    }
+    auto t0 = Clock::now();
+    ASSIGN_OR_RETURN(dict_ref, ParseImageRef(o.chunk_dict_ref));
+    ASSIGN_OR_RETURN(dict_repo, OpenRepo(dict_ref, o.chunk_dict_insecure));
+    auto dict = FetchNydusBootstrap(*dict_repo, dict_ref, platform, work + "/chunk-dict");
+    if (!dict.ok()) return dict.status().WithContext("--chunk-dict " + o.chunk_dict_ref);
+    o.chunk_dict = work + "/chunk-dict/image.boot";
+    LOG_INFO("[DICT] Pull chunk dict bootstrap image={} elapsed={}", dict_ref.ToString(),
+             Elapsed(t0));
+  }
 
   // 2. Downloads, concurrently; the builder consumes them in order as they complete.
   std::vector<std::promise<Status>> downloaded(layers.size());
@@ -224,9 +280,8 @@ Result<ConvertResult> Convert(const ConvertOptions& o) {
     if (auto it = built_blobs.find(id); it != built_blobs.end()) {
       d.size = FileSize(it->second);
     } else {
-      auto size = dst->HeadBlob(d.digest);
-      if (!size.ok()) return size.status().WithContext("blob " + id + " (from the chunk dict)");
-      d.size = *size;
+      ASSIGN_OR_RETURN(d.size, EnsureDictBlob(*dst, dict_repo.get(), dict_ref, d.digest,
+                                              work + "/chunk-dict"));
     }
     d.annotations[kAnnoNydusBlob] = "true";
     diff_ids.push_back(d.digest);

@@ -39,6 +39,11 @@ struct ConvertOptions {
   std::string platform = "linux/amd64";
   std::vector<std::string> prefetch_patterns;  // empty = "/"
   std::string chunk_dict;                      // bootstrap path ("bootstrap:local:" stripped)
+  // "bootstrap:registry:<ref>" (prefix stripped): the chunk dict is that nydus image's
+  // bootstrap; its blobs that the result references are mounted (same registry) or copied
+  // into the target repository. Exclusive with chunk_dict.
+  std::string chunk_dict_ref;
+  bool chunk_dict_insecure = false;
   size_t download_threads = 4;
 };
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -64,22 +65,29 @@ Status MakeDirs(const std::string& path) {
   return Status::OK();
 }
 
+Result<ResolvedImage> FetchNydusBootstrap(registry::RepoClient& repo, const ImageRef& ref,
+                                          const Platform& platform, const std::string& work_dir) {
+  RETURN_IF_ERROR(MakeDirs(work_dir));
+  ASSIGN_OR_RETURN(ResolvedImage image, ResolveImage(repo, ref, platform, /*prefer_nydus=*/true));
+  const auto& layers = image.manifest.layers;
+  if (layers.empty() || layers.back().Annotation(kAnnoNydusBootstrap) != "true") {
+    return Status::InvalidArgument("image " + ref.ToString() +
+                                   " is not a nydus image (no bootstrap layer)");
+  }
+  const std::string layer_path = work_dir + "/bootstrap-layer.tar.gz";
+  RETURN_IF_ERROR(repo.DownloadBlob(layers.back().digest, layer_path).status());
+  RETURN_IF_ERROR(ExtractBootstrap(layer_path, work_dir + "/image.boot"));
+  return image;
+}
+
 Result<MountPrep> PrepareNydusMount(const ImageRef& target, bool insecure, const Platform& platform,
                                     const std::string& work_dir, bool digest_validate) {
   RETURN_IF_ERROR(MakeDirs(work_dir + "/cache"));
   ASSIGN_OR_RETURN(Credentials creds, LoadDockerAuth(DockerConfigPath(), target.host));
   ASSIGN_OR_RETURN(auto repo, OpenRepo(target, insecure, creds));
   MountPrep prep;
-  ASSIGN_OR_RETURN(prep.image, ResolveImage(*repo, target, platform, /*prefer_nydus=*/true));
-  const auto& layers = prep.image.manifest.layers;
-  if (layers.empty() || layers.back().Annotation(kAnnoNydusBootstrap) != "true") {
-    return Status::InvalidArgument("image " + target.ToString() +
-                                   " is not a nydus image (no bootstrap layer)");
-  }
-  std::string layer_path = work_dir + "/bootstrap-layer.tar.gz";
-  RETURN_IF_ERROR(repo->DownloadBlob(layers.back().digest, layer_path).status());
+  ASSIGN_OR_RETURN(prep.image, FetchNydusBootstrap(*repo, target, platform, work_dir));
   prep.bootstrap = work_dir + "/image.boot";
-  RETURN_IF_ERROR(ExtractBootstrap(layer_path, prep.bootstrap));
   Json backend{{"scheme", insecure ? "http" : "https"},
                {"host", target.ApiHost()},
                {"repo", target.repo},
@@ -87,9 +95,7 @@ Result<MountPrep> PrepareNydusMount(const ImageRef& target, bool insecure, const
                {"timeout", 30},
                {"connect_timeout", 10},
                {"retry_limit", 2}};
-  if (!creds.empty()) {
-    backend["auth"] = registry::Base64Encode(creds.username + ":" + creds.password);
-  }
+  if (!creds.empty()) prep.auth = registry::Base64Encode(creds.username + ":" + creds.password);
   Json cfg{{"device",
             {{"backend", {{"type", "registry"}, {"config", backend}}},
              {"cache", {{"type", "blobcache"}, {"config", {{"work_dir", work_dir + "/cache"}}}}}}},
@@ -101,7 +107,6 @@ Result<MountPrep> PrepareNydusMount(const ImageRef& target, bool insecure, const
   prep.config_path = work_dir + "/registry.json";
   std::string text = cfg.dump(2);
   RETURN_IF_ERROR(WriteWholeFile(prep.config_path, AsBytes(text)));
-  ::chmod(prep.config_path.c_str(), 0600);  // may hold credentials
   return prep;
 }
 
@@ -132,8 +137,19 @@ Result<pid_t> StartNydusd(const std::string& nydusd, const MountPrep& prep,
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  // The environment, with IMAGE_PULL_AUTH carrying the credentials when there are any.
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (prep.auth.empty() || !std::string_view(*e).starts_with("IMAGE_PULL_AUTH=")) {
+      env_store.emplace_back(*e);
+    }
+  }
+  if (!prep.auth.empty()) env_store.push_back("IMAGE_PULL_AUTH=" + prep.auth);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid;
-  int rc = posix_spawnp(&pid, nydusd.c_str(), &fa, nullptr, argv.data(), environ);
+  int rc = posix_spawnp(&pid, nydusd.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return Status::FromErrno(rc, "start " + nydusd);
   auto t0 = std::chrono::steady_clock::now();

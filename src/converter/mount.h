@@ -1,8 +1,9 @@
 // What `nydusify mount` and `nydusify check` need to serve a Nydus image from a registry with
 // nydusd: the target's manifest (index → platform, nydus manifest preferred), its bootstrap
 // layer unpacked to <work>/image.boot, and a nydusd v1 config <work>/registry.json (registry
-// backend for the target repository with the docker-config credentials, blobcache in
-// <work>/cache, xattrs on); plus spawning / waiting for / stopping a nydusd process.
+// backend for the target repository, blobcache in <work>/cache, xattrs on; the docker-config
+// credentials go to nydusd through IMAGE_PULL_AUTH, not the file); plus spawning / waiting
+// for / stopping a nydusd process.
 // Thread-safety: free functions; the spawned process is the caller's to stop.
 #pragma once
 
@@ -19,8 +20,18 @@ namespace nydus::converter {
 struct MountPrep {
   ResolvedImage image;
   std::string bootstrap;    // <work>/image.boot
-  std::string config_path;  // <work>/registry.json
+  std::string config_path;  // <work>/registry.json (never holds the credentials)
+  // base64("user:password") from the docker config, "" = anonymous. Handed to nydusd as
+  // IMAGE_PULL_AUTH in its environment (StartNydusd, `nydusify mount`), so the credentials
+  // are never written to the work dir nor visible in the process list.
+  std::string auth;
 };
+
+// Resolves the nydus image `ref` (index → platform, nydus manifest preferred), downloads its
+// bootstrap layer and extracts image/image.boot to <work_dir>/image.boot. InvalidArgument
+// when the image has no nydus bootstrap layer.
+Result<ResolvedImage> FetchNydusBootstrap(registry::RepoClient& repo, const ImageRef& ref,
+                                          const Platform& platform, const std::string& work_dir);
 
 Result<MountPrep> PrepareNydusMount(const ImageRef& target, bool insecure, const Platform& platform,
                                     const std::string& work_dir, bool digest_validate);

@@ -50,6 +50,8 @@ int RunMount(const std::string& target, bool insecure, const std::string& platfo
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   LOG_INFO("Mounting {} at {} with {}", ref->ToString(), mount_path, nydusd);
+  // The credentials reach nydusd through its environment, never a file or the command line.
+  if (!prep->auth.empty()) ::setenv("IMAGE_PULL_AUTH", prep->auth.c_str(), 1);
   ::execvp(nydusd.c_str(), argv.data());
   return Fail(Status::FromErrno(errno, "exec " + nydusd));
 }
@@ -81,7 +83,9 @@ int main(int argc, char** argv) {
       ->default_str("linux/amd64");
   conv->add_flag("--prefetch-patterns", prefetch, "Read prefetch patterns from stdin");
   conv->add_option("--chunk-dict", co.chunk_dict,
-                   "Chunk dict bootstrap: bootstrap:local:<path> or a path");
+                   "Chunk dict: bootstrap:registry:<ref>, bootstrap:local:<path> or a path");
+  conv->add_flag("--chunk-dict-insecure", co.chunk_dict_insecure,
+                 "Plain http for the chunk dict's registry");
   conv->add_option("--backend-type", backend_type, "Blob backend")
       ->check(CLI::IsMember({"registry"}));
 
@@ -121,7 +125,12 @@ int main(int argc, char** argv) {
     }
     if (co.chunk_dict.rfind("bootstrap:local:", 0) == 0) co.chunk_dict = co.chunk_dict.substr(16);
     if (co.chunk_dict.rfind("bootstrap:registry:", 0) == 0) {
-      return Fail(Status::NotSupported("--chunk-dict bootstrap:registry: is not supported"));
+      co.chunk_dict_ref = co.chunk_dict.substr(19);
+      co.chunk_dict.clear();
+    } else if (co.chunk_dict.rfind("bootstrap:", 0) == 0) {
+      return Fail(Status::InvalidArgument("invalid --chunk-dict '" + co.chunk_dict +
+                                          "': expected bootstrap:registry:<ref> or "
+                                          "bootstrap:local:<path>"));
     }
     if (prefetch) {
       std::string line;

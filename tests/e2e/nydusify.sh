@@ -15,8 +15,10 @@
 #      layers): the copy's bootstrap layer (image/image.boot) mounted by nydusd from the new
 #      repository equals the rootfs;
 #   7. debian:bookworm (1 layer, built by make-images.sh IMAGES=debian and cached in
-#      $NYDUS_CACHE/images-debian): convert + check pass. (node is not covered: its npm build
-#      takes too long.)
+#      $NYDUS_CACHE/images-debian): convert + check pass; python converted again with
+#      --chunk-dict bootstrap:registry:debian:bookworm-nydus dedups its whole base layer
+#      (2 new blobs, the dict's blob mounted into the new repository) and checks;
+#   8. node:bookworm (3 layers, npm node_modules; $NYDUS_CACHE/images-node): convert + check.
 #   (the tamper check runs last: it corrupts a blob in the registry storage)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nydusd_lib.sh"
@@ -29,30 +31,32 @@ find_tool nydusify NYDUSIFY
 find_nydus_image
 [ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
 
-# debian_image: makes sure debian:bookworm is built and cached in $NYDUS_CACHE/images-debian
-# (make-images.sh IMAGES=debian, the debootstrap tree of $NYDUS_CACHE/rootfs-bookworm); sets
-# DEBIAN_OCI. Returns 1 (the phase is skipped) if it is not cached and cannot be built.
-debian_image() {
-  local img=$NYDUS_CACHE/images-debian
+# cached_image NAME: makes sure NAME:bookworm (debian: 1 layer; node: 3 layers, npm install)
+# is built and cached in $NYDUS_CACHE/images-NAME (make-images.sh IMAGES=NAME, on the
+# debootstrap tree of $NYDUS_CACHE/rootfs-bookworm); sets CACHED_OCI. Returns 1 (the phase is
+# skipped) if it is not cached and cannot be built.
+cached_image() {
+  local name=$1 img=$NYDUS_CACHE/images-$1
   local mark=$img.complete
   exec 9>"$img.lock"
   flock 9
   if [ "${REFRESH:-0}" = 1 ] || [ ! -f "$mark" ] || [ ! -d "$img/oci" ]; then
     command -v debootstrap >/dev/null && command -v umoci >/dev/null || return 1
+    if [ "$name" = node ]; then command -v npm >/dev/null || return 1; fi
     "$TOOLS/detect-mirror.sh" >/dev/null 2>&1 || return 1
     rm -f "$mark"
-    local port dir=$E2E_TMP/registry-debian
+    local port dir=$E2E_TMP/registry-$name
     port=$(free_port)
     run "$TOOLS/registry.sh" start "$dir" "$port"
     on_exit "'$TOOLS/registry.sh' stop '$dir' >/dev/null 2>&1"
-    RUN_TAIL=40 run env IMAGES=debian EXTRA_TAGS=0 ROOTFS_DIR="$NYDUS_CACHE/rootfs-bookworm" \
-      "$TOOLS/make-images.sh" "$img" "127.0.0.1:$port"
+    RUN_TAIL=40 run env IMAGES="$name" EXTRA_TAGS=0 \
+      ROOTFS_DIR="$NYDUS_CACHE/rootfs-bookworm" "$TOOLS/make-images.sh" "$img" "127.0.0.1:$port"
     run "$TOOLS/registry.sh" stop "$dir"
     date -u +%Y-%m-%dT%H:%M:%SZ >"$mark"
   else
     log "   reusing $img (built $(cat "$mark"); REFRESH=1 to rebuild)"
   fi
-  DEBIAN_OCI=$img/oci
+  CACHED_OCI=$img/oci
 }
 
 python_image_layers
@@ -195,8 +199,8 @@ nydusd_stop "$E2E_TMP/mnt-copy"
 log "   the copy mounted from repository pycopy equals the rootfs"
 
 phase "debian:bookworm: convert + check"
-if debian_image; then
-  run skopeo copy -q --dest-tls-verify=false "oci:$DEBIAN_OCI:debian-bookworm" "docker://$HOST/debian:bookworm"
+if cached_image debian; then
+  run skopeo copy -q --dest-tls-verify=false "oci:$CACHED_OCI:debian-bookworm" "docker://$HOST/debian:bookworm"
   t0=$(now_ms)
   run "$NYDUSIFY" convert --source "$HOST/debian:bookworm" --target "$HOST/debian:bookworm-nydus" \
     --source-insecure --target-insecure --work-dir "$E2E_TMP/debwork"
@@ -206,8 +210,37 @@ if debian_image; then
   run "$NYDUSIFY" check --source "$HOST/debian:bookworm" --target "$HOST/debian:bookworm-nydus" \
     --source-insecure --target-insecure --nydusd "$NYDUSD" --work-dir "$E2E_TMP/debcheck"
   log "   check passed in $(fmt_ms "$(elapsed_ms "$t0")")"
+
+  phase "python:bookworm with --chunk-dict bootstrap:registry:debian:bookworm-nydus"
+  # python's base layer is debian's: every chunk of it is in the dict, so that pack writes
+  # no blob and the manifest references the dict's blob, mounted from repository debian.
+  run "$NYDUSIFY" convert --source "$HOST/python:bookworm" --target "$HOST/pydict:nydus" \
+    --source-insecure --target-insecure --work-dir "$E2E_TMP/dictwork" \
+    --chunk-dict "bootstrap:registry:$HOST/debian:bookworm-nydus" --chunk-dict-insecure
+  grep -q '\[DICT\] Pull chunk dict bootstrap' "$LAST_LOG" || fail "no [DICT] line"
+  grep -q 'mounted from chunk dict debian' "$LAST_LOG" || fail "the dict blob was not mounted"
+  [ "$(ls "$E2E_TMP/dictwork/blobs" | grep -cE '^[0-9a-f]{64}$')" = 2 ] ||
+    fail "expected 2 new blobs with the chunk dict, got: $(ls "$E2E_TMP/dictwork/blobs")"
+  run "$NYDUSIFY" check --source "$HOST/python:bookworm" --target "$HOST/pydict:nydus" \
+    --source-insecure --target-insecure --nydusd "$NYDUSD" --work-dir "$E2E_TMP/dictcheck"
+  log "   converted with the dict (2 new blobs, base blob mounted) and checked"
 else
   log "   SKIPPED: debian:bookworm is not cached and cannot be built (debootstrap/umoci/mirror)"
+fi
+
+phase "node:bookworm: convert + check"
+if [ "${NYDUSIFY_NODE:-1}" = 1 ] && cached_image node; then
+  run skopeo copy -q --dest-tls-verify=false "oci:$CACHED_OCI:node-bookworm" "docker://$HOST/node:bookworm"
+  t0=$(now_ms)
+  run "$NYDUSIFY" convert --source "$HOST/node:bookworm" --target "$HOST/node:bookworm-nydus" \
+    --source-insecure --target-insecure --work-dir "$E2E_TMP/nodework"
+  log "   converted in $(fmt_ms "$(elapsed_ms "$t0")")"
+  t0=$(now_ms)
+  run "$NYDUSIFY" check --source "$HOST/node:bookworm" --target "$HOST/node:bookworm-nydus" \
+    --source-insecure --target-insecure --nydusd "$NYDUSD" --work-dir "$E2E_TMP/nodecheck"
+  log "   check passed in $(fmt_ms "$(elapsed_ms "$t0")")"
+else
+  log "   SKIPPED: node:bookworm is not cached and cannot be built (NYDUSIFY_NODE=0, or debootstrap/umoci/npm/mirror missing)"
 fi
 
 phase "tamper one blob in the registry storage: check fails naming a file"
