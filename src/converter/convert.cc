@@ -14,6 +14,7 @@
 #include "base/file_util.h"
 #include "base/json.h"
 #include "base/logging.h"
+#include "base/progress.h"
 #include "base/thread_pool.h"
 #include "converter/layer_build.h"
 #include "converter/layer_tar.h"
@@ -157,6 +158,25 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
              Elapsed(t0));
   }
 
+  // A status line on a terminal: bytes pulled (the layer files as they grow), packs built,
+  // blobs pushed.
+  uint64_t total_bytes = 0;
+  for (const auto& l : layers) total_bytes += l.size;
+  std::atomic<size_t> n_packed{0}, n_pushed{0};
+  StatusTicker ticker([&] {
+    uint64_t pulled = 0;
+    for (const auto& l : layers) {
+      pulled += std::min<uint64_t>(l.size, FileSize(layer_dir + "/" + l.digest.substr(7)));
+    }
+    // The bar: pulling, packing and pushing count a third each.
+    const double n = static_cast<double>(layers.size());
+    const double f = ((total_bytes ? static_cast<double>(pulled) / total_bytes : 1.0) +
+                      n_packed.load() / n + std::min(1.0, n_pushed.load() / n)) / 3;
+    return "pulled " + HumanBytes(pulled) + "/" + HumanBytes(total_bytes) + " " +
+           RenderBar(f, 24) + " packed " + std::to_string(n_packed.load()) + "/" +
+           std::to_string(layers.size()) + " pushed " + std::to_string(n_pushed.load());
+  });
+
   // 2. Downloads, concurrently; the builder consumes them in order as they complete.
   std::vector<std::promise<Status>> downloaded(layers.size());
   std::vector<std::shared_future<Status>> ready;
@@ -202,6 +222,8 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
       if (!ps.ok()) {
         std::lock_guard<std::mutex> lock(push_mu);
         push_errors.push_back(ps);
+      } else {
+        ++n_pushed;
       }
     });
   };
@@ -228,6 +250,7 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
                  built->new_blob_id.empty() ? "<none>" : built->new_blob_id,
                  built->new_blob_id.empty() ? 0 : FileSize(blob_dir + "/" + built->new_blob_id),
                  Elapsed(t0));
+        ++n_packed;
         if (!built->new_blob_id.empty()) push_blob(built->new_blob_id);
       } else {
         cancel = true;
