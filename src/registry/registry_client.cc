@@ -153,7 +153,8 @@ Result<http::Response> RegistryClient::Transport(const http::Request& req, bool 
         state.failures = 0;
         state.disabled_until =
             options_.now() + std::chrono::seconds(std::max<uint64_t>(m.health_check_interval, 1));
-        LOG_WARN("registry mirror {} disabled for {}s after repeated failures", m.host,
+        LOG_WARN("registry mirror {} disabled for {}s after repeated failures",
+                 http::RedactUrl(m.host),
                  m.health_check_interval);
       }
     }
@@ -166,7 +167,8 @@ Result<http::Response> RegistryClient::Transport(const http::Request& req, bool 
     if (restart) restart();
     Result<http::Response> r = DoCounted(*proxied_, preq);
     if (!config_.proxy.fallback || (r.ok() && r->status < 500)) return r;
-    LOG_WARN("registry proxy {} failed ({}); falling back to the origin", config_.proxy.url,
+    LOG_WARN("registry proxy {} failed ({}); falling back to the origin",
+             http::RedactUrl(config_.proxy.url),
              r.ok() ? "HTTP " + std::to_string(r->status) : r.status().ToString());
   }
   if (restart) restart();
@@ -325,23 +327,36 @@ Status RegistryClient::StatusError(const http::Response& resp, const std::string
       return Status::NotFound(Where() + ": not found (" + detail + ")");
     case 416:
       return Status::OutOfRange(Where() + ": range not satisfiable (" + detail + ")");
+    case 429:
+      return Status::Unavailable(Where() + ": rate limited (" + detail + ")");
     default:
       if (resp.status >= 500) return Status::Unavailable(Where() + ": " + detail);
       return Status::IOError(Where() + ": unexpected answer (" + detail + ")");
   }
 }
 
+void RegistryClient::AdviseForStatus(const http::Response& resp, RetryAdvice* advice) {
+  advice->retryable = resp.status >= 500 || resp.status == 429;
+  uint64_t secs = 0;
+  std::optional<std::string> after = resp.Find("Retry-After");
+  if (advice->retryable && after && ParseUint(*after, &secs)) {  // HTTP-date form: ignored
+    advice->at_least = std::chrono::milliseconds(std::min<uint64_t>(secs, 3600) * 1000);
+  }
+}
+
 template <typename F>
 Status RegistryClient::WithRetries(const std::string& what, F&& attempt) {
+  constexpr std::chrono::milliseconds kMaxDelay(8000);
   for (uint32_t n = 0;; ++n) {
-    bool retryable = false;
-    Status st = attempt(&retryable);
-    if (st.ok() || !retryable || n >= config_.retry_limit) return st;
-    auto delay = std::min<std::chrono::milliseconds>(
-        options_.backoff_base * (1u << std::min(n, 10u)), std::chrono::milliseconds(8000));
+    RetryAdvice advice;
+    Status st = attempt(&advice);
+    if (st.ok() || !advice.retryable || n >= config_.retry_limit) return st;
+    auto delay = std::min(std::max<std::chrono::milliseconds>(
+                              options_.backoff_base * (1u << std::min(n, 10u)), advice.at_least),
+                          kMaxDelay);
     LOG_WARN("{} failed (attempt {} of {}): {}; retrying in {} ms", what, n + 1,
              config_.retry_limit + 1, st.ToString(), delay.count());
-    std::this_thread::sleep_for(delay);
+    options_.sleep(delay);
   }
 }
 
@@ -385,7 +400,7 @@ Result<http::Response> RegistryClient::FollowRedirect(const http::Request& req,
 }
 
 Status RegistryClient::ReadOnce(const std::string& blob_id, uint64_t offset, std::span<uint8_t> buf,
-                                bool* retryable) {
+                                RetryAdvice* advice) {
   const std::string digest = BlobDigest(blob_id);
   const std::string path = "/blobs/" + digest;
   const std::string what =
@@ -432,12 +447,12 @@ Status RegistryClient::ReadOnce(const std::string& blob_id, uint64_t offset, std
     resp = std::move(r);
   }
   if (!resp->ok()) {
-    *retryable = RetryableTransport(resp->status());
+    advice->retryable = RetryableTransport(resp->status());
     return resp->status().WithContext(Where() + ": " + what);
   }
   const http::Response& rr = **resp;
   if (!Is2xx(rr.status)) {
-    *retryable = rr.status >= 500;
+    AdviseForStatus(rr, advice);
     return StatusError(rr, what);
   }
   if (rr.status == 206) {
@@ -451,7 +466,7 @@ Status RegistryClient::ReadOnce(const std::string& blob_id, uint64_t offset, std
                            std::to_string(rr.status) + ")");
   }
   if (pos != buf.size()) {
-    *retryable = true;
+    advice->retryable = true;
     return Status::IOError(Where() + ": " + what + ": short body, " + std::to_string(pos) + " of " +
                            std::to_string(buf.size()) + " bytes");
   }
@@ -466,8 +481,8 @@ Status RegistryClient::ReadBlob(const std::string& blob_id, uint64_t offset,
   if (offset > UINT64_MAX - buf.size()) {
     return Tally(Status::OutOfRange("blob " + blob_id + ": read past 2^64"), t0);
   }
-  Status st = WithRetries("registry read of " + blob_id, [&](bool* retryable) {
-    return ReadOnce(blob_id, offset, buf, retryable);
+  Status st = WithRetries("registry read of " + blob_id, [&](RetryAdvice* advice) {
+    return ReadOnce(blob_id, offset, buf, advice);
   });
   if (st.ok()) bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
   return Tally(std::move(st), t0);
@@ -478,7 +493,7 @@ Result<uint64_t> RegistryClient::HeadBlob(const std::string& blob_id) {
   const std::string digest = BlobDigest(blob_id);
   const std::string path = "/blobs/" + digest;
   uint64_t size = 0;
-  Status st = WithRetries("registry HEAD of " + blob_id, [&](bool* retryable) -> Status {
+  Status st = WithRetries("registry HEAD of " + blob_id, [&](RetryAdvice* advice) -> Status {
     http::Request req;
     req.method = "HEAD";
     Result<http::Response> r = Send(req, path, nullptr);
@@ -486,11 +501,11 @@ Result<uint64_t> RegistryClient::HeadBlob(const std::string& blob_id) {
       r = FollowRedirect(req, *r, RepoUrl() + path, digest, nullptr);
     }
     if (!r.ok()) {
-      *retryable = RetryableTransport(r.status());
+      advice->retryable = RetryableTransport(r.status());
       return r.status().WithContext(Where() + ": HEAD " + digest);
     }
     if (!Is2xx(r->status)) {
-      *retryable = r->status >= 500;
+      AdviseForStatus(*r, advice);
       return StatusError(*r, "HEAD " + digest);
     }
     std::optional<std::string> len = r->Find("Content-Length");
@@ -535,16 +550,16 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& reference,
   std::string accept_value;
   for (const std::string& a : accept) accept_value += (accept_value.empty() ? "" : ", ") + a;
   Manifest m;
-  Status st = WithRetries("registry manifest " + reference, [&](bool* retryable) -> Status {
+  Status st = WithRetries("registry manifest " + reference, [&](RetryAdvice* advice) -> Status {
     http::Request req;
     req.headers.push_back({"Accept", accept_value});
     Result<http::Response> r = Send(req, "/manifests/" + reference, nullptr);
     if (!r.ok()) {
-      *retryable = RetryableTransport(r.status());
+      advice->retryable = RetryableTransport(r.status());
       return r.status();
     }
     if (!Is2xx(r->status)) {
-      *retryable = r->status >= 500;
+      AdviseForStatus(*r, advice);
       return StatusError(*r, "manifest " + reference);
     }
     m.media_type = r->Find("Content-Type").value_or("");

@@ -16,8 +16,10 @@
 //   is the one other host that gets the Basic credentials, as the registry asked). The redirect
 //   URL is cached per blob for up to 10 minutes; a 401/403 from it drops the entry and the read
 //   goes through the registry again once.
-// - Transport errors and 5xx are retried `retry_limit` times with backoff 500 ms × 2^attempt
-//   (capped at 8 s). Every request has the configured timeout and connect timeout.
+// - Transport errors, 5xx and 429 are retried `retry_limit` times with backoff 500 ms × 2^attempt
+//   (capped at 8 s); a Retry-After (delta-seconds) on a 429/503 lengthens that wait to at least
+//   its value, also capped at 8 s (a FUSE read must not wait minutes). Every request has the
+//   configured timeout and connect timeout.
 // - proxy.url: requests go through that HTTP proxy; with `fallback`, a transport error or a
 //   status >= 500 retries directly. mirrors: tried in order for registry requests (scheme/host
 //   replaced, headers added); a transport error or >= 500 counts a failure, and a mirror at
@@ -39,6 +41,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/result.h"
@@ -70,7 +73,11 @@ struct RegistryClientOptions {
     return std::chrono::steady_clock::now();
   };
   std::chrono::milliseconds backoff_base{500};  // retry n waits backoff_base * 2^n (max 8 s)
-  std::chrono::seconds redirect_ttl{600};       // how long a blob's redirect URL is reused
+  // How the retry loop waits (tests record the delays instead of sleeping).
+  std::function<void(std::chrono::milliseconds)> sleep = [](std::chrono::milliseconds d) {
+    std::this_thread::sleep_for(d);
+  };
+  std::chrono::seconds redirect_ttl{600};  // how long a blob's redirect URL is reused
 };
 
 class RegistryClient {
@@ -115,8 +122,15 @@ class RegistryClient {
   Result<http::Response> Transport(const http::Request& req, bool registry,
                                    const std::function<void()>& restart);
   Result<http::Response> DoCounted(http::HttpClient& client, const http::Request& req);
+  // What a failed attempt tells the retry loop.
+  struct RetryAdvice {
+    bool retryable = false;
+    std::chrono::milliseconds at_least{0};  // the server's Retry-After (capped)
+  };
+  // Whether an HTTP status is worth another attempt (5xx, 429), and its Retry-After.
+  static void AdviseForStatus(const http::Response& resp, RetryAdvice* advice);
   Status ReadOnce(const std::string& blob_id, uint64_t offset, std::span<uint8_t> buf,
-                  bool* retryable);
+                  RetryAdvice* advice);
   template <typename F>
   Status WithRetries(const std::string& what, F&& attempt);
   Status StatusError(const http::Response& resp, const std::string& what) const;

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "http/http_test_server.h"
 #include "registry/registry_backend.h"
@@ -368,6 +371,89 @@ TEST(RegistryClientTest, RetriesServerErrors) {
   EXPECT_NE(st.message().find("503"), std::string::npos);
 }
 
+// A server that answers the first `failures` blob GETs with `status` (+ Retry-After when
+// `retry_after` is set), then serves the blob.
+struct Throttling {
+  Throttling(int status, int failures, std::string retry_after)
+      : server([this, status, retry_after](const TestRequest& req) {
+          if (req.method == "GET" && left > 0) {
+            --left;
+            TestResponse r = Reply(status, R"({"errors":[{"code":"TOOMANYREQUESTS"}]})");
+            if (!retry_after.empty()) r.headers.push_back({"Retry-After", retry_after});
+            return r;
+          }
+          return ServeBlob(req, data);
+        }) {
+    left = failures;
+  }
+  std::string data = BlobData();
+  std::atomic<int> left{0};
+  TestHttpServer server;  // last: stopped before the members it uses are destroyed
+};
+
+// Client options that record the retry delays instead of sleeping.
+RegistryClientOptions RecordingSleep(std::vector<std::chrono::milliseconds>* delays) {
+  RegistryClientOptions o;
+  o.sleep = [delays](std::chrono::milliseconds d) { delays->push_back(d); };
+  return o;
+}
+
+TEST(RegistryClientTest, TooManyRequestsIsRetriedAfterRetryAfter) {
+  using std::chrono::milliseconds;
+  std::vector<milliseconds> delays;
+  Throttling reg(429, 2, "2");
+  RegistryConfig cfg = Config(reg.server.host());
+  cfg.retry_limit = 2;
+  auto c = Client(cfg, RecordingSleep(&delays));
+  std::vector<uint8_t> buf(100);
+  Status st = c->ReadBlob(kId, 5, buf);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(std::string(buf.begin(), buf.end()), reg.data.substr(5, 100));
+  // Retry-After 2 s beats the 10 ms / 20 ms backoff of the test client.
+  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(2000), milliseconds(2000)}));
+
+  // Without Retry-After: the plain backoff. Once the retries are used up: Unavailable.
+  delays.clear();
+  Throttling bare(429, 100, "");
+  cfg = Config(bare.server.host());
+  cfg.retry_limit = 2;
+  auto c2 = Client(cfg, RecordingSleep(&delays));
+  st = c2->ReadBlob(kId, 0, buf);
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_NE(st.message().find("rate limited"), std::string::npos) << st.ToString();
+  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(10), milliseconds(20)}));
+  EXPECT_EQ(bare.left, 97);  // 3 attempts
+}
+
+TEST(RegistryClientTest, RetryAfterIsCappedAndAlsoHonouredFor503) {
+  using std::chrono::milliseconds;
+  std::vector<milliseconds> delays;
+  Throttling hour(429, 1, "3600");
+  RegistryConfig cfg = Config(hour.server.host());
+  cfg.retry_limit = 1;
+  auto c = Client(cfg, RecordingSleep(&delays));
+  std::vector<uint8_t> buf(10);
+  ASSERT_TRUE(c->ReadBlob(kId, 0, buf).ok());
+  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(8000)}));
+
+  delays.clear();
+  Throttling busy(503, 1, "1");
+  cfg = Config(busy.server.host());
+  cfg.retry_limit = 1;
+  auto c2 = Client(cfg, RecordingSleep(&delays));
+  ASSERT_TRUE(c2->ReadBlob(kId, 0, buf).ok());
+  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(1000)}));
+
+  // 4xx other than 429 are not retried, Retry-After or not.
+  delays.clear();
+  Throttling denied(403, 1, "1");
+  cfg = Config(denied.server.host());
+  cfg.retry_limit = 3;
+  auto c3 = Client(cfg, RecordingSleep(&delays));
+  EXPECT_EQ(c3->ReadBlob(kId, 0, buf).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(delays.empty());
+}
+
 TEST(RegistryClientTest, DeadServerFailsWithinTheTimeout) {
   TestHttpServer hang([](const TestRequest&) {
     TestResponse r;
@@ -484,6 +570,45 @@ TEST(RegistryBackendTest, OpenSizeAndReadAt) {
   EXPECT_EQ(s.errors, 1u);
   EXPECT_GT(s.requests, 3u);
   EXPECT_GT(s.latency_us, 0u);
+}
+
+// Whatever the registry answers to a blob GET after the mount (401 for credentials that stopped
+// working, 404, 416), ReadAt is an I/O error, so a FUSE read fails with EIO and not with
+// EACCES, ENOENT or ERANGE; the message keeps the registry's answer.
+TEST(RegistryBackendTest, ReadAtFailuresAreIOErrors) {
+  std::atomic<int> get_status{200};
+  std::string data = BlobData();
+  TestHttpServer reg([&](const TestRequest& req) {
+    if (req.method == "HEAD") {
+      TestResponse r;
+      r.head_length = static_cast<long long>(data.size());
+      return r;
+    }
+    if (get_status == 200) return ServeBlob(req, data);
+    TestResponse r = Reply(get_status, R"({"errors":[{"code":"X","message":"nope"}]})");
+    if (get_status == 401) r.headers.push_back({"WWW-Authenticate", R"(Basic realm="t")"});
+    return r;
+  });
+  auto backend = RegistryBackend::Create(Config(reg.host(), "user:secret"));
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  auto reader = (*backend)->Open(kId);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<uint8_t> buf(100);
+  ASSERT_TRUE((*reader)->ReadAt(0, buf).ok());
+  for (auto [code, words] :
+       std::vector<std::pair<int, std::string>>{{401, "rejected the credentials"},
+                                                {403, "denied access"},
+                                                {404, "not found"},
+                                                {416, "range not satisfiable"}}) {
+    get_status = code;
+    Status st = (*reader)->ReadAt(0, buf);
+    EXPECT_EQ(st.code(), StatusCode::kIOError) << code << ": " << st.ToString();
+    EXPECT_NE(st.message().find(words), std::string::npos) << st.ToString();
+  }
+  get_status = 500;
+  EXPECT_EQ((*reader)->ReadAt(0, buf).code(), StatusCode::kUnavailable);
+  get_status = 200;
+  EXPECT_TRUE((*reader)->ReadAt(0, buf).ok());
 }
 
 TEST(RegistryBackendTest, FromRawJsonWithImagePullAuth) {

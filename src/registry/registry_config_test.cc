@@ -56,6 +56,23 @@ TEST(RegistryConfigTest, AllKeys) {
   EXPECT_NE(d.find("http://h/v2/r"), std::string::npos) << d;
 }
 
+// Proxy and mirror URLs may carry user:password; Describe() (logged at mount) cuts it out.
+TEST(RegistryConfigTest, DescribeDropsUrlCredentials) {
+  Result<RegistryConfig> p = Parse(R"({"host": "h", "repo": "r",
+    "proxy": {"url": "http://pu:proxypass@proxy:3128/x?y=1"}})");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  std::string d = p->Describe();
+  EXPECT_EQ(d.find("proxypass"), std::string::npos) << d;
+  EXPECT_NE(d.find("proxy=http://<redacted>@proxy:3128/x"), std::string::npos) << d;
+  Result<RegistryConfig> m = Parse(R"({"host": "h", "repo": "r",
+    "mirrors": [{"host": "https://tok3n@m:65001"}, {"host": "http://a@b"}]})");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  d = m->Describe();
+  EXPECT_EQ(d.find("tok3n"), std::string::npos) << d;
+  EXPECT_NE(d.find("mirror=https://<redacted>@m:65001"), std::string::npos) << d;
+  EXPECT_NE(d.find("mirror=http://<redacted>@b"), std::string::npos) << d;
+}
+
 TEST(RegistryConfigTest, ErrorsNameTheDottedKey) {
   struct Case {
     const char* json;
