@@ -7,12 +7,14 @@ PKGS=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev clang-format
   # libraries
-  libzstd-dev liblz4-dev libssl-dev zlib1g-dev libarchive-dev libcurl4-openssl-dev
+  libzstd-dev liblz4-dev libssl-dev zlib1g-dev libisal-dev libarchive-dev libcurl4-openssl-dev
   libfuse3-dev fuse3 nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # containerd snapshotter (src/snapshotter): gRPC + protobuf, and containerd for its e2e test
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc containerd python3-grpcio
   # test oracles and testbed
   erofs-utils squashfs-tools squashfuse attr acl python3 debootstrap docker-registry skopeo umoci runc
-  curl ca-certificates apache2-utils kmod util-linux e2fsprogs file xxd
+  curl ca-certificates apache2-utils kmod util-linux e2fsprogs file xxd npm
 )
 missing=()
 for p in "${PKGS[@]}"; do

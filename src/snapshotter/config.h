@@ -1,0 +1,42 @@
+// containerd-nydus-grpc's configuration: defaults, then the TOML file (--config; keys named as
+// in the reference's config.toml), then the command line flags.
+//
+//   root = "/var/lib/containerd/io.containerd.snapshotter.v1.nydus"
+//   address = "/run/containerd-nydus/containerd-nydus-grpc.sock"
+//   [daemon]
+//   nydusd_path = "/usr/local/bin/nydusd"       # default: next to this binary, else $PATH
+//   nydusd_config = "/etc/nydus/nydusd-config.json"   # nydusd v1 JSON template
+//   threads_number = 4                          # nydusd FUSE threads, 0 = nydusd's default
+//   [log]
+//   level = "info"
+// `version` is accepted. Other keys of the reference's file are reported as unsupported
+// (warnings) and have no effect.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace nydus::snapshotter {
+
+inline constexpr char kDefaultRoot[] = "/var/lib/containerd/io.containerd.snapshotter.v1.nydus";
+inline constexpr char kDefaultAddress[] = "/run/containerd-nydus/containerd-nydus-grpc.sock";
+inline constexpr char kDefaultNydusdConfig[] = "/etc/nydus/nydusd-config.json";
+
+struct SnapshotterConfig {
+  std::string root = kDefaultRoot;
+  std::string address = kDefaultAddress;
+  std::string nydusd_path;    // "" = converter::FindNydusd("")
+  std::string nydusd_config;  // "" = kDefaultNydusdConfig if it exists, else the built-in one
+  int threads_number = 0;
+  std::string log_level = "info";
+  std::vector<std::string> warnings;  // unsupported keys found in the file
+};
+
+// Applies the TOML text onto `cfg`. InvalidArgument with line/column for bad TOML, and for a
+// known key of the wrong type.
+Status ApplyConfigToml(const std::string& text, SnapshotterConfig* cfg);
+
+}  // namespace nydus::snapshotter
