@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "builder/dir_walker.h"
+#include "builder/tar_input.h"
 
 namespace nydus::builder {
 namespace {
@@ -21,7 +22,6 @@ constexpr size_t kMaxXattrKeyLen = 255;             // as dir_walker.cc
 constexpr size_t kMaxXattrValueLen = 0x10000;       // 64 KiB
 constexpr size_t kMaxSymlinkLen = 0xffff;           // the reference rejects longer targets
 constexpr uint64_t kMaxChunksPerFile = 1ull << 24;  // RAFS_MAX_CHUNKS_PER_BLOB
-constexpr size_t kReadBlock = 64 * 1024;
 
 constexpr std::string_view kStargzSpecial[] = {"stargz.index.json", ".prefetch.landmark",
                                                ".no.prefetch.landmark"};
@@ -104,23 +104,29 @@ class TarReader {
   }
 
   Result<TarTree> Run(const std::string& path) {
+    // The outer gzip layer is inflated by TarInput (ISA-L); libarchive parses the tar.
+    Result<std::unique_ptr<TarInput>> opened = TarInput::Open(path);
+    if (!opened.ok()) return opened.status().WithContext("tar source " + path);
+    std::unique_ptr<TarInput> input = std::move(opened).value();
+    input_ = input.get();
     ArchivePtr a(archive_read_new());
     if (!a) return Status::Internal("archive_read_new failed");
     archive_read_support_filter_gzip(a.get());
     archive_read_support_format_tar(a.get());
     // Concatenated archives / zero blocks in the middle, as the reference (ignore_zeros).
     archive_read_set_options(a.get(), "tar:read_concatenated_archives");
-    if (archive_read_open_filename(a.get(), path.c_str(), kReadBlock) != ARCHIVE_OK) {
-      return Status::InvalidArgument("tar source " + path + ": " + ArchiveError(a.get()));
+    if (input->OpenArchive(a.get()) != ARCHIVE_OK) {
+      return input->Diagnose(Status::InvalidArgument(ArchiveError(a.get())))
+          .WithContext("tar source " + path);
     }
     for (;;) {
       struct archive_entry* e = nullptr;
       int r = archive_read_next_header(a.get(), &e);
       if (r == ARCHIVE_EOF) break;
       if (r < ARCHIVE_WARN) {
-        return Status::Corruption("tar source " + path + ": after " +
-                                  std::to_string(tree_.entries) +
-                                  " entries: " + ArchiveError(a.get()));
+        return input->Diagnose(Status::Corruption(ArchiveError(a.get())))
+            .WithContext("tar source " + path + ": after " + std::to_string(tree_.entries) +
+                         " entries");
       }
       ++tree_.entries;
       const char* p = EntryPath(e);
@@ -128,6 +134,7 @@ class TarReader {
       Status st = AddEntry(a.get(), e, name);
       if (!st.ok()) return st.WithContext("tar source " + path + ": entry '" + name + "'");
     }
+    RETURN_IF_ERROR(input->Finish().WithContext("tar source " + path));
     RETURN_IF_ERROR(chunks_->Flush().WithContext("tar source " + path));
     std::erase_if(tree_.implied_dirs,
                   [this](const std::string& rel) { return !implied_.count(rel); });
@@ -145,6 +152,7 @@ class TarReader {
 
   TarSourceOptions opts_;
   ChunkStream* chunks_;
+  TarInput* input_ = nullptr;  // valid during Run()
   TarTree tree_;
   std::map<std::string, bool> implied_;  // still-implied directories (relative path)
   // Inodes with chunks in flight stay alive until the stream is flushed, even when a later
@@ -230,7 +238,9 @@ Status TarReader::StreamData(struct archive* a, meta::Inode* inode) {
     ASSIGN_OR_RETURN(uint8_t * buf, chunks_->NextBuffer(inode, off, n));
     for (uint32_t got = 0; got < n;) {
       la_ssize_t r = archive_read_data(a, buf + got, n - got);
-      if (r < 0) return Status::Corruption("reading data: " + ArchiveError(a));
+      if (r < 0) {
+        return input_->Diagnose(Status::Corruption(ArchiveError(a))).WithContext("reading data");
+      }
       if (r == 0) {
         return Status::Corruption("truncated data: " + std::to_string(off + got) + " of " +
                                   std::to_string(inode->size) + " bytes");

@@ -4,7 +4,8 @@
 // (dir_walker.h) while each regular file's bytes go straight into a ChunkStream, cut into
 // chunks exactly as the directory source cuts them. Nothing is unpacked to disk.
 //
-// Parsing is libarchive's (ustar, GNU: long names/links, old sparse; PAX: path, linkpath,
+// A gzip layer is inflated by TarInput (tar_input.h: ISA-L, multi-member, CRC-checked);
+// parsing is libarchive's (ustar, GNU: long names/links, old sparse; PAX: path, linkpath,
 // size, mtime with nanoseconds, uid/gid, SCHILY.xattr.*, LIBARCHIVE.xattr.*, GNU sparse
 // 0.x/1.0). Sparse holes read as zeros. Per entry:
 //  - path: leading "./" and "." components and repeated '/' are dropped; an absolute path,
