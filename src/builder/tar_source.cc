@@ -36,8 +36,10 @@ std::string ArchiveError(struct archive* a) {
   return s ? s : "unknown libarchive error";
 }
 
-// Splits a tar path into components: drops empty and "." components. Rejects absolute paths
-// and "..". An empty result names the root.
+// Splits a tar path into components, normalised lexically inside the root as OCI appliers do
+// (Go's filepath.Clean): empty and "." components are dropped, ".." drops the component
+// before it ("./a/../b" is "b"). Rejects absolute paths and a ".." that would climb above the
+// root ("../x", "a/../../x"). An empty result names the root.
 Result<std::vector<std::string>> SplitEntryPath(std::string_view path, const char* what) {
   if (!path.empty() && path.front() == '/') {
     return Status::InvalidArgument(std::string("tar ") + what + " '" + std::string(path) +
@@ -52,8 +54,12 @@ Result<std::vector<std::string>> SplitEntryPath(std::string_view path, const cha
     pos = end + 1;
     if (comp.empty() || comp == ".") continue;
     if (comp == "..") {
-      return Status::InvalidArgument(std::string("tar ") + what + " '" + std::string(path) +
-                                     "' contains '..'");
+      if (out.empty()) {
+        return Status::InvalidArgument(std::string("tar ") + what + " '" + std::string(path) +
+                                       "' escapes the root with '..'");
+      }
+      out.pop_back();
+      continue;
     }
     if (comp.size() > kMaxNameLen) {
       return Status::InvalidArgument(std::string("tar ") + what + " '" + std::string(path) +

@@ -8,8 +8,10 @@
 // parsing is libarchive's (ustar, GNU: long names/links, old sparse; PAX: path, linkpath,
 // size, mtime with nanoseconds, uid/gid, SCHILY.xattr.*, LIBARCHIVE.xattr.*, GNU sparse
 // 0.x/1.0). Sparse holes read as zeros. Per entry:
-//  - path: leading "./" and "." components and repeated '/' are dropped; an absolute path,
-//    a ".." component or a name over 255 bytes is an InvalidArgument naming the entry;
+//  - path: leading "./" and "." components and repeated '/' are dropped and ".." removes the
+//    component before it ("./a/../b" is "b", as OCI appliers clean paths); an absolute path,
+//    a ".." above the root ("../x", "a/../../x") or a name over 255 bytes is an
+//    InvalidArgument naming the entry; hardlink targets are normalised the same way;
 //    "." (or "./") sets the root's attributes (the root otherwise is 0755, 0:0, mtime 0);
 //    /stargz.index.json, /.prefetch.landmark, /.no.prefetch.landmark are skipped (as the
 //    reference does);

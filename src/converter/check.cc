@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 #include <set>
+#include <system_error>
 
 #include "base/logging.h"
 #include "converter/layer_tar.h"
@@ -78,10 +80,20 @@ Result<CheckResult> Check(const CheckOptions& o) {
 
   // Source tree: layers downloaded and unpacked in order.
   const std::string rootfs = work + "/source-rootfs", layers_dir = work + "/source-layers";
-  (void)::system(("rm -rf '" + rootfs + "'").c_str());
+  // Removed without a shell (the work dir may hold any byte) and without following symlinks
+  // that an earlier, unpacked layer left there.
+  std::error_code ec;
+  std::filesystem::remove_all(rootfs, ec);
+  if (ec) return Status::IOError("remove " + rootfs + ": " + ec.message());
   RETURN_IF_ERROR(MakeDirs(rootfs));
   RETURN_IF_ERROR(MakeDirs(layers_dir));
   for (const auto& l : src_image.manifest.layers) {
+    // The digest names a file: only "sha256:" + 64 hex digits may (a registry could send
+    // "sha256:../../…" of the right length).
+    if (l.digest.size() != 71 || !l.digest.starts_with("sha256:") ||
+        l.digest.find_first_not_of("0123456789abcdef", 7) != std::string::npos) {
+      return Status::InvalidArgument("source layer digest '" + l.digest + "' is not sha256 hex");
+    }
     std::string path = layers_dir + "/" + l.digest.substr(7);
     RETURN_IF_ERROR(src->DownloadBlob(l.digest, path).status());
     RETURN_IF_ERROR(UnpackLayer(path, rootfs).WithContext("unpack source layer " + l.digest));

@@ -8,6 +8,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -102,22 +105,84 @@ Status RemoveAll(const std::string& path) {
   return Status::OK();
 }
 
-// "./a//b/" → "a/b"; InvalidArgument for absolute paths and "..".
-Result<std::string> CleanPath(const std::string& raw) {
-  std::string out;
-  size_t i = 0;
+// Lexical normalisation of a layer path, as OCI appliers do (Go's filepath.Clean):
+// "./a//b/" → "a/b", "a/../b" → "b". InvalidArgument for an absolute path and for a ".."
+// that climbs above the root ("../x", "a/../../x"). "" names the root.
+Result<std::string> CleanPath(const char* raw_c) {
+  const std::string raw = raw_c ? raw_c : "";
   if (!raw.empty() && raw[0] == '/') {
     return Status::InvalidArgument("layer entry with absolute path '" + raw + "'");
   }
+  std::vector<std::string> comps;
+  size_t i = 0;
   while (i <= raw.size()) {
     size_t j = raw.find('/', i);
     if (j == std::string::npos) j = raw.size();
     std::string comp = raw.substr(i, j - i);
-    if (comp == "..") return Status::InvalidArgument("layer entry with '..': '" + raw + "'");
-    if (!comp.empty() && comp != ".") out += (out.empty() ? "" : "/") + comp;
     i = j + 1;
+    if (comp.empty() || comp == ".") continue;
+    if (comp == "..") {
+      if (comps.empty()) {
+        return Status::InvalidArgument("layer entry '" + raw + "' escapes the root with '..'");
+      }
+      comps.pop_back();
+      continue;
+    }
+    comps.push_back(std::move(comp));
   }
+  std::string out;
+  for (const auto& c : comps) out += (out.empty() ? "" : "/") + c;
   return out;
+}
+
+// Pathnames as raw bytes when libarchive has them, else its UTF-8 form.
+const char* EntryPath(archive_entry* e) {
+  const char* p = archive_entry_pathname(e);
+  return p ? p : archive_entry_pathname_utf8(e);
+}
+const char* EntryHardlink(archive_entry* e) {
+  const char* p = archive_entry_hardlink(e);
+  return p ? p : archive_entry_hardlink_utf8(e);
+}
+
+// Confinement check before anything touches root/<rel>: each of the first `ncomps`
+// components of `rel` that exists must be a real directory, not a symlink, so that no later
+// open/unlink/link/opendir can be redirected outside `root` (a symlink `a -> /etc` or
+// `a -> ../..` from this or a lower layer, then an entry or a whiteout `a/passwd`). Missing
+// components are fine: they are created as directories.
+Status CheckDirsOnPath(const std::string& root, const std::string& rel, size_t ncomps) {
+  size_t start = 0;
+  for (size_t n = 0; n < ncomps && start <= rel.size(); ++n) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    start = end + 1;
+    const std::string prefix = rel.substr(0, end);
+    struct stat st;
+    if (::lstat((root + "/" + prefix).c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status::OK();
+      return Status::FromErrno(errno, "lstat " + prefix);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      return Status::InvalidArgument("layer path '" + rel + "' goes through the symlink '" +
+                                     prefix + "'");
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return Status::InvalidArgument("layer path '" + rel + "': '" + prefix +
+                                     "' is not a directory");
+    }
+  }
+  return Status::OK();
+}
+size_t Depth(const std::string& rel) {
+  return rel.empty() ? 0 : std::count(rel.begin(), rel.end(), '/') + 1;
+}
+// The directories holding `rel` (its last component may be anything: it gets replaced).
+Status CheckParents(const std::string& root, const std::string& rel) {
+  return CheckDirsOnPath(root, rel, Depth(rel) - 1);
+}
+// `rel` and its parents are real directories (or missing).
+Status CheckDir(const std::string& root, const std::string& rel) {
+  return CheckDirsOnPath(root, rel, Depth(rel));
 }
 
 }  // namespace
@@ -160,7 +225,7 @@ Status ExtractBootstrap(const std::string& layer_path, const std::string& out_pa
   archive_entry* e = nullptr;
   int rc;
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
-    auto name = CleanPath(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+    auto name = CleanPath(EntryPath(e));
     if (!name.ok() || *name != kBootstrapPathInLayer) continue;
     std::string data;
     char buf[1 << 16];
@@ -173,7 +238,13 @@ Status ExtractBootstrap(const std::string& layer_path, const std::string& out_pa
   return Status::NotFound(layer_path + ": no " + kBootstrapPathInLayer + " in the bootstrap layer");
 }
 
-Status UnpackLayer(const std::string& layer_path, const std::string& root) {
+Status UnpackLayer(const std::string& layer_path, const std::string& root_arg) {
+  // A canonical root: libarchive's symlink and ".." checks look at every component of the
+  // absolute paths we hand it, so the root itself must have neither.
+  char* real = ::realpath(root_arg.c_str(), nullptr);
+  if (real == nullptr) return Status::FromErrno(errno, "unpack: root " + root_arg);
+  const std::string root = real;
+  ::free(real);
   ASSIGN_OR_RETURN(ReadPtr a, OpenRead(layer_path));
   WritePtr disk(archive_write_disk_new());
   archive_write_disk_set_options(
@@ -185,28 +256,39 @@ Status UnpackLayer(const std::string& layer_path, const std::string& root) {
   archive_entry* e = nullptr;
   int rc;
   while ((rc = archive_read_next_header(a.get(), &e)) == ARCHIVE_OK) {
-    ASSIGN_OR_RETURN(std::string rel, CleanPath(archive_entry_pathname(e)));
+    ASSIGN_OR_RETURN(std::string rel, CleanPath(EntryPath(e)));
     if (rel.empty()) continue;  // the root itself
     std::string dir = rel.find('/') == std::string::npos ? "" : rel.substr(0, rel.rfind('/'));
     std::string base = rel.substr(rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/') + 1);
     if (base == ".wh..wh..opq") {
+      RETURN_IF_ERROR(CheckDir(root, dir));
       opaque.push_back(dir);
       continue;
     }
+    if (base.starts_with(".wh..wh.")) continue;  // other AUFS metadata: nothing to apply
     if (base.starts_with(".wh.")) {
-      RETURN_IF_ERROR(RemoveAll(root + "/" + (dir.empty() ? "" : dir + "/") + base.substr(4)));
+      const std::string victim = base.substr(4);
+      if (victim.empty() || victim == "." || victim == "..") {
+        return Status::InvalidArgument("layer entry '" + rel + "': invalid whiteout name");
+      }
+      RETURN_IF_ERROR(CheckDir(root, dir));
+      RETURN_IF_ERROR(RemoveAll(root + "/" + (dir.empty() ? "" : dir + "/") + victim));
       continue;
     }
+    RETURN_IF_ERROR(CheckParents(root, rel));
     std::string full = root + "/" + rel;
     struct stat st;
     bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
     if (::lstat(full.c_str(), &st) == 0 && S_ISDIR(st.st_mode) != is_dir) {
       RETURN_IF_ERROR(RemoveAll(full));
     }
-    archive_entry_set_pathname(e, full.c_str());
-    if (const char* hl = archive_entry_hardlink(e)) {
+    archive_entry_copy_pathname(e, full.c_str());
+    if (const char* hl = EntryHardlink(e)) {
       ASSIGN_OR_RETURN(std::string target, CleanPath(hl));
-      archive_entry_set_hardlink(e, (root + "/" + target).c_str());
+      if (target.empty())
+        return Status::InvalidArgument("layer entry '" + rel + "': hardlink to the root");
+      RETURN_IF_ERROR(CheckParents(root, target));
+      archive_entry_copy_hardlink(e, (root + "/" + target).c_str());
     }
     if (archive_write_header(disk.get(), e) != ARCHIVE_OK) {
       return ArchiveError(disk.get(), "unpack " + rel);
@@ -230,6 +312,7 @@ Status UnpackLayer(const std::string& layer_path, const std::string& root) {
   }
   if (rc != ARCHIVE_EOF) return ArchiveError(a.get(), "read " + layer_path);
   for (const auto& dir : opaque) {
+    RETURN_IF_ERROR(CheckDir(root, dir));  // still a real directory after the entries
     std::string full = dir.empty() ? root : root + "/" + dir;
     DIR* d = ::opendir(full.c_str());
     if (!d) continue;

@@ -76,7 +76,10 @@ Result<Descriptor> ParseDescriptor(const Json& j, const std::string& where) {
   Descriptor d;
   if (!j.contains("digest") || !j["digest"].is_string()) return Bad(where, "missing digest");
   d.digest = j["digest"].get<std::string>();
-  if (!d.digest.starts_with("sha256:") || d.digest.size() != 71) {
+  // 64 lowercase hex digits: the digest names files in the work dir (a registry could send
+  // "sha256:../../…" of the right length).
+  if (!d.digest.starts_with("sha256:") || d.digest.size() != 71 ||
+      d.digest.find_first_not_of("0123456789abcdef", 7) != std::string::npos) {
     return Bad(where, "unsupported digest '" + d.digest + "'");
   }
   if (j.contains("mediaType") && j["mediaType"].is_string()) {
