@@ -14,12 +14,15 @@ PKGS=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc containerd python3-grpcio
   # test oracles and testbed
   erofs-utils squashfs-tools squashfuse attr acl python3 debootstrap docker-registry skopeo umoci runc
-  curl ca-certificates apache2-utils kmod util-linux e2fsprogs file xxd npm
+  curl ca-certificates apache2-utils kmod util-linux e2fsprogs file xxd
 )
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm builds the node:bookworm test image; any npm will do (a nodejs from elsewhere ships its
+# own, and Debian's npm package then conflicts with it).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq
