@@ -101,6 +101,9 @@ Json ToJson(const AccessPattern& p) {
   j["nr_read"] = p.nr_read;
   j["first_access_time_secs"] = p.first_access_time_secs;
   j["first_access_time_nanos"] = p.first_access_time_nanos;
+  j["path"] = p.path;
+  j["size"] = p.size;
+  j["bytes_touched"] = p.bytes_touched;
   return j;
 }
 

@@ -82,12 +82,19 @@ struct InodeMetrics {
   U64Fops fop_errors{};
 };
 
-// One element of GET /api/v1/metrics/pattern.
+// One element of GET /api/v1/metrics/pattern, in first-access order. `path` (an absolute
+// path of the inode inside the image, "" when unknown), `size` (the file size) and
+// `bytes_touched` (how much of the file reads touched, in 64 KiB blocks, at most `size`) are
+// our additions: the reference reports inode numbers only. nydusctl access-pattern turns them
+// into a prefetch list.
 struct AccessPattern {
   uint64_t ino = 0;
   uint64_t nr_read = 0;
   uint64_t first_access_time_secs = 0;
   uint32_t first_access_time_nanos = 0;
+  std::string path;
+  uint64_t size = 0;
+  uint64_t bytes_touched = 0;
 };
 
 // GET /api/v1/metrics/backend: the reference's BackendMetrics (id is not serialised).

@@ -126,10 +126,10 @@ std::vector<std::string> UnimplementedSettings(const DaemonConfig& config) {
   }
   if (config.rafs) {
     const RafsConfig& r = *config.rafs;
-    if (r.iostats_files || r.access_pattern || r.latest_read_files) {
+    if (r.iostats_files || r.latest_read_files) {
       out.push_back(
-          "rafs.iostats_files/access_pattern/latest_read_files: per-file metrics are not "
-          "collected; /api/v1/metrics/files and /pattern answer empty");
+          "rafs.iostats_files/latest_read_files: per-file metrics are not collected; "
+          "/api/v1/metrics/files answers empty");
     }
   }
   return out;

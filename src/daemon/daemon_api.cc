@@ -1,5 +1,8 @@
 #include "daemon/daemon_api.h"
 
+#include <algorithm>
+#include <unordered_set>
+
 #include <spdlog/spdlog.h>
 
 #include "base/logging.h"
@@ -89,7 +92,36 @@ Result<FsMetrics> DaemonApi::GetFsMetrics(const std::optional<std::string>& id) 
   if (daemon_->vfs() == nullptr) return Status::Unavailable("the daemon is not running yet");
   std::optional<fs::FsStatsSnapshot> s = daemon_->vfs()->StatsAt(path);
   if (!s) return Status::NotFound("no metrics for id " + path);
-  return ToFsMetrics(path, *s);
+  FsMetrics m = ToFsMetrics(path, *s);
+  std::optional<fs::AccessPatternInfo> ap = daemon_->vfs()->AccessPatternAt(path);
+  m.access_pattern_enabled = ap.has_value() && ap->enabled;
+  return m;
+}
+
+Result<std::vector<AccessPattern>> DaemonApi::GetAccessPatterns(
+    const std::optional<std::string>& id) {
+  ASSIGN_OR_RETURN(std::string path, ResolveId(*daemon_, id));
+  if (daemon_->vfs() == nullptr) return Status::Unavailable("the daemon is not running yet");
+  std::optional<fs::AccessPatternInfo> ap = daemon_->vfs()->AccessPatternAt(path);
+  std::shared_ptr<const fs::RafsFs> fs = daemon_->vfs()->FsAt(path);
+  if (!ap || fs == nullptr) return Status::NotFound("no metrics for id " + path);
+  std::unordered_set<uint64_t> inos;
+  for (const fs::AccessRecord& r : ap->records) inos.insert(r.ino);
+  ASSIGN_OR_RETURN(auto paths, fs::ResolvePaths(*fs, inos));
+  std::vector<AccessPattern> out;
+  out.reserve(ap->records.size());
+  for (const fs::AccessRecord& r : ap->records) {
+    AccessPattern p;
+    p.ino = r.ino;
+    p.nr_read = r.nr_read;
+    p.first_access_time_secs = r.first_access_time_secs;
+    p.first_access_time_nanos = r.first_access_time_nanos;
+    if (auto it = paths.find(r.ino); it != paths.end()) p.path = it->second;
+    if (Result<fs::Attr> a = fs->GetAttr(r.ino); a.ok()) p.size = a->size;
+    p.bytes_touched = std::min(r.bytes_touched, p.size);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 Result<BackendMetrics> DaemonApi::GetBackendMetrics(const std::optional<std::string>& id) {

@@ -25,6 +25,9 @@ class DaemonApi : public ApiBackend {
   Result<FsMetrics> GetFsMetrics(const std::optional<std::string>& id) override;
   Result<BackendMetrics> GetBackendMetrics(const std::optional<std::string>& id) override;
   Result<BlobcacheMetrics> GetBlobcacheMetrics(const std::optional<std::string>& id) override;
+  // The mount's recorded reads (rafs access_pattern), first-access order, with paths.
+  Result<std::vector<AccessPattern>> GetAccessPatterns(
+      const std::optional<std::string>& id) override;
   Status Exit() override;
   std::vector<std::string> MetricIds() override;
   Result<Json> GetFsBackendInfo(const std::string& mountpoint) override;

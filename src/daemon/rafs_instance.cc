@@ -1,10 +1,13 @@
 #include "daemon/rafs_instance.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <utility>
 
 #include "base/logging.h"
+#include "http/http_client.h"
 #include "registry/registry_backend.h"
 
 namespace nydus::daemon {
@@ -39,18 +42,33 @@ const PrefetchConfig* ActivePrefetch(const DaemonConfig& config) {
   return nullptr;
 }
 
-Json Redacted(Json j) {
+// A key whose value is a credential (case-insensitive): auth, registry_token, password,
+// access_key_id / access_key_secret, and anything naming a token, secret or authorization.
+bool IsSecretKey(std::string key) {
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return key == "auth" || key == "access_key_id" || key.find("token") != std::string::npos ||
+         key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+         key.find("authorization") != std::string::npos;
+}
+
+// The backend config as the API shows it: credentials replaced by "<redacted>", every value
+// of a `headers` object too (mirror headers carry Authorization and tokens), and the
+// userinfo of URLs (a proxy "http://user:pass@host") cut out.
+Json Redacted(Json j, bool secret = false) {
   if (j.is_object()) {
     for (auto& [key, value] : j.items()) {
-      if (key == "auth" || key == "registry_token" || key == "access_key_secret" ||
-          key == "access_key_id" || key == "password") {
-        value = "<redacted>";
-      } else {
-        value = Redacted(value);
-      }
+      value = Redacted(value, secret || key == "headers" || IsSecretKey(key));
     }
   } else if (j.is_array()) {
-    for (auto& v : j) v = Redacted(v);
+    for (auto& v : j) v = Redacted(v, secret);
+  } else if (secret) {
+    j = "<redacted>";
+  } else if (j.is_string()) {
+    const std::string& s = j.get_ref<const std::string&>();
+    if (s.find("://") != std::string::npos && s.find('@') != std::string::npos) {
+      j = http::RedactUrl(s);
+    }
   }
   return j;
 }
@@ -130,6 +148,7 @@ Result<std::shared_ptr<RafsInstance>> RafsInstance::Create(const DaemonConfig& c
       std::make_unique<storage::ChunkReader>(header, inst->backend_.get(), ropts);
   fs::RafsFsOptions fs_opts;
   fs_opts.enable_xattr = config.rafs->enable_xattr;
+  fs_opts.access_pattern = config.rafs->access_pattern;
   ASSIGN_OR_RETURN(inst->fs_, fs::RafsFs::Create(inst->view_, inst->reader_.get(), fs_opts));
 
   LOG_INFO("bootstrap {}: RAFS v{}, {} blob(s), {} inodes; mode {} ({}); backend {}; cache {}; "

@@ -70,6 +70,9 @@ struct RafsFsOptions {
   // How long the kernel may cache attributes / lookups (seconds; FUSE attr_valid/entry_valid).
   double attr_timeout_sec = kDefaultCacheTimeoutSec;
   double entry_timeout_sec = kDefaultCacheTimeoutSec;
+  // v1 `access_pattern` / v2 `rafs.access_pattern`: a Vfs serving this fs records which
+  // inodes are read, in first-access order (fs/access_pattern.h; GET /api/v1/metrics/pattern).
+  bool access_pattern = false;
 };
 
 // True when open(2) `flags` ask for write access or truncation.

@@ -29,10 +29,7 @@ std::vector<std::string> SplitPath(const std::string& path) {
 }  // namespace
 
 Vfs::Vfs(std::shared_ptr<const RafsFs> root, const VfsOptions& options)
-    : options_(options), root_(std::make_shared<Mounted>()) {
-  root_->fs = std::move(root);
-  root_->path = "/";
-}
+    : options_(options), root_(std::make_shared<Mounted>(std::move(root), "/", 0)) {}
 
 Vfs::Vfs(const VfsOptions& options) : options_(options) {
   auto root = std::make_unique<PseudoDir>();
@@ -111,12 +108,8 @@ Status Vfs::Mount(const std::string& path, std::shared_ptr<const RafsFs> fs) {
       dirs_.emplace(child->ino, std::move(child));
       dir = next;
     }
-    auto m = std::make_shared<Mounted>();
-    m->fs = std::move(fs);
-    m->path = path;
-    m->slot = slot;
     dir->slot = slot;
-    slots_[slot] = std::move(m);
+    slots_[slot] = std::make_shared<Mounted>(std::move(fs), path, slot);
     next_slot_ = slot % kMaxMounts + 1;
     notify = invalidate_;
   }
@@ -131,11 +124,7 @@ Status Vfs::Remount(const std::string& path, std::shared_ptr<const RafsFs> fs) {
   for (auto& m : slots_) {
     if (m == nullptr || m->path != path) continue;
     // A new Mounted keeps operations in flight on the old image valid until they finish.
-    auto fresh = std::make_shared<Mounted>();
-    fresh->fs = std::move(fs);
-    fresh->path = path;
-    fresh->slot = m->slot;
-    m = std::move(fresh);
+    m = std::make_shared<Mounted>(std::move(fs), path, m->slot);
     return Status::OK();
   }
   return Status::NotFound("vfs: nothing is mounted at " + path);
@@ -188,6 +177,24 @@ std::shared_ptr<const RafsFs> Vfs::FsAt(const std::string& path) const {
     if (m != nullptr && m->path == path) return m->fs;
   }
   return nullptr;
+}
+
+std::optional<AccessPatternInfo> Vfs::AccessPatternAt(const std::string& path) const {
+  auto info = [](const Mounted& m) {
+    AccessPatternInfo i;
+    i.enabled = m.access != nullptr;
+    if (i.enabled) i.records = m.access->Snapshot();
+    return i;
+  };
+  if (root_mode()) {
+    if (path != "/") return std::nullopt;
+    return info(*root_);
+  }
+  std::shared_lock lock(mu_);
+  for (const auto& m : slots_) {
+    if (m != nullptr && m->path == path) return info(*m);
+  }
+  return std::nullopt;
 }
 
 std::optional<FsStatsSnapshot> Vfs::StatsAt(const std::string& path) const {

@@ -14,7 +14,8 @@
 //     number of an unmounted image answers NotFound instead of reaching a new image.
 //
 // Every call into a mounted RafsFs is counted in that mount's FsStats (operation, success,
-// latency; bytes and latency histogram for reads).
+// latency; bytes and latency histogram for reads). When the RafsFs was created with
+// options().access_pattern, every read also goes to the mount's AccessRecorder.
 //
 // Ownership: holds each mounted RafsFs by shared_ptr (the caller may alias it to an object
 // that also owns the RafsFs's ChunkReader and backend); Umount drops the Vfs's reference once
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "fs/access_pattern.h"
 #include "fs/fs_stats.h"
 #include "fs/fs_types.h"
 #include "fs/rafs_fs.h"
@@ -43,6 +45,13 @@ namespace nydus::fs {
 struct VfsOptions {
   double attr_timeout_sec = kDefaultCacheTimeoutSec;
   double entry_timeout_sec = kDefaultCacheTimeoutSec;
+};
+
+// The access pattern of one mount: whether it is recorded (RafsFsOptions::access_pattern)
+// and the inodes read so far (inner RafsFs numbers), in first-access order.
+struct AccessPatternInfo {
+  bool enabled = false;
+  std::vector<AccessRecord> records;
 };
 
 // Called after a mount or unmount changed the pseudo tree, with the directory inode whose
@@ -81,6 +90,8 @@ class Vfs {
   // The image and stats at `path`, or nullptr.
   std::shared_ptr<const RafsFs> FsAt(const std::string& path) const;
   std::optional<FsStatsSnapshot> StatsAt(const std::string& path) const;
+  // The access pattern at `path` (nullopt when nothing is mounted there).
+  std::optional<AccessPatternInfo> AccessPatternAt(const std::string& path) const;
 
   // The RafsFs operations, on reported inode numbers (see RafsFs for each one's contract).
   Result<Attr> GetAttr(uint64_t ino) const;

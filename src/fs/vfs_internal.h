@@ -6,14 +6,21 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "fs/access_pattern.h"
 #include "fs/vfs.h"
 
 namespace nydus::fs {
 
 struct Vfs::Mounted {
+  Mounted(std::shared_ptr<const RafsFs> f, std::string p, uint32_t s)
+      : fs(std::move(f)), path(std::move(p)), slot(s) {
+    if (fs->options().access_pattern) access = std::make_unique<AccessRecorder>();
+  }
   std::shared_ptr<const RafsFs> fs;
   mutable FsStats stats;
+  std::unique_ptr<AccessRecorder> access;  // set when fs->options().access_pattern
   std::string path;
   uint32_t slot = 0;  // 0 in root mode (identity inode numbers)
 };

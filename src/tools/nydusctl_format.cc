@@ -234,6 +234,36 @@ std::string FormatInflight(const Json& ops) {
   return out;
 }
 
+std::string FormatAccessPattern(const Json& records, double min_coverage_pct, size_t* skipped,
+                                size_t* sparse) {
+  std::string out;
+  *skipped = 0;
+  *sparse = 0;
+  if (!records.is_array()) return out;
+  for (const Json& r : records) {
+    const Json* p = r.is_object() && r.contains("path") ? &r["path"] : nullptr;
+    if (p == nullptr || !p->is_string()) {
+      ++*skipped;
+      continue;
+    }
+    const std::string& path = p->get_ref<const std::string&>();
+    if (path.empty() || path[0] != '/' || path.find('\n') != std::string::npos) {
+      ++*skipped;
+      continue;
+    }
+    const uint64_t size = U64(r, "size");
+    if (min_coverage_pct > 0 && size > kWholeFileBytes &&
+        static_cast<double>(U64(r, "bytes_touched")) * 100.0 <
+            min_coverage_pct * static_cast<double>(size)) {
+      ++*sparse;
+      continue;
+    }
+    out += path;
+    out += '\n';
+  }
+  return out;
+}
+
 std::string QueryEscape(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {

@@ -24,6 +24,16 @@ std::string FormatCache(const Json& m);
 std::string FormatFsStats(const Json& m);
 // `metrics inflight`: GET /api/v1/metrics/inflight (an array; null/empty when nothing is hung).
 std::string FormatInflight(const Json& ops);
+// `access-pattern`: GET /api/v1/metrics/pattern as a prefetch list (nydusify convert
+// --prefetch-patterns, nydusd --prefetch-files): the path of each record, one per line, in the
+// daemon's first-access order. Records without a usable path (missing, not absolute, or with a
+// newline in it) are left out and counted in *skipped. With `min_coverage_pct` > 0, a file
+// larger than kWholeFileBytes of which reads touched less than that share (bytes_touched /
+// size) is left out too and counted in *sparse: a prefetch list names whole files, and such a
+// file is cheaper to load on demand.
+inline constexpr uint64_t kWholeFileBytes = 1 << 20;  // one default chunk
+std::string FormatAccessPattern(const Json& records, double min_coverage_pct, size_t* skipped,
+                                size_t* sparse);
 
 // "/a b" → "%2Fa%20b"-style escaping of a query value (unreserved and '/' kept).
 std::string QueryEscape(const std::string& s);

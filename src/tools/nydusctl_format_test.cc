@@ -64,6 +64,41 @@ TEST(NydusctlFormatTest, CacheFsStatsInflight) {
                   "1                     15      7           99\n"));
 }
 
+TEST(NydusctlFormatTest, AccessPatternIsAPrefetchList) {
+  size_t skipped = 99;
+  Json recs = Json::parse(R"([{"ino":5,"nr_read":3,"path":"/usr/bin/python3.11"},
+    {"ino":9,"nr_read":1,"path":"/usr/lib/x.so"}, {"ino":11,"nr_read":1,"path":""},
+    {"ino":12,"nr_read":1}, {"ino":13,"path":"rel/path"}, {"ino":14,"path":"/a\nb"},
+    {"ino":15,"path":7}, 3])");
+  size_t sparse = 99;
+  EXPECT_EQ(FormatAccessPattern(recs, 0, &skipped, &sparse),
+            "/usr/bin/python3.11\n/usr/lib/x.so\n");
+  EXPECT_EQ(skipped, 6u);
+  EXPECT_EQ(sparse, 0u);
+  EXPECT_EQ(FormatAccessPattern(Json::array(), 0, &skipped, &sparse), "");
+  EXPECT_EQ(skipped, 0u);
+  EXPECT_EQ(FormatAccessPattern(Json(nullptr), 0, &skipped, &sparse), "");
+}
+
+TEST(NydusctlFormatTest, AccessPatternLeavesOutSparselyReadLargeFiles) {
+  Json recs = Json::parse(R"([
+    {"path":"/big-sparse","size":31000000,"bytes_touched":655360},
+    {"path":"/big-dense","size":8000000,"bytes_touched":6000000},
+    {"path":"/small","size":900000,"bytes_touched":65536},
+    {"path":"/no-size"}])");
+  size_t skipped = 0, sparse = 0;
+  // 0: every file
+  EXPECT_EQ(FormatAccessPattern(recs, 0, &skipped, &sparse),
+            "/big-sparse\n/big-dense\n/small\n/no-size\n");
+  // 50%: the 31 MB file of which 640 KiB were read goes; small files stay whatever was read
+  EXPECT_EQ(FormatAccessPattern(recs, 50, &skipped, &sparse), "/big-dense\n/small\n/no-size\n");
+  EXPECT_EQ(sparse, 1u);
+  EXPECT_EQ(skipped, 0u);
+  // 80%: the 75%-read file goes too
+  EXPECT_EQ(FormatAccessPattern(recs, 80, &skipped, &sparse), "/small\n/no-size\n");
+  EXPECT_EQ(sparse, 2u);
+}
+
 TEST(NydusctlFormatTest, HostileInputNeverCrashes) {
   for (const char* text : {"null", "[]", "3", R"({"version":7,"backend_collection":[1]})",
                            R"({"read_count":-5,"fop_hits":"x","read_latency_dist":{}})"}) {
@@ -74,6 +109,8 @@ TEST(NydusctlFormatTest, HostileInputNeverCrashes) {
     (void)FormatCache(j);
     (void)FormatFsStats(j);
     (void)FormatInflight(j);
+    size_t skipped = 0, sparse = 0;
+    (void)FormatAccessPattern(j, 50, &skipped, &sparse);
   }
   EXPECT_EQ(QueryEscape("/mnt/a b&c"), "/mnt/a%20b%26c");
 }

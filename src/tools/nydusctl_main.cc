@@ -6,6 +6,13 @@
 //   nydusctl -S SOCK [-r] metrics backend|cache|fsstats|inflight [-I SECS]
 //   nydusctl -S SOCK mount -s SOURCE -c CONFIG_FILE -m MOUNTPOINT [-t rafs|passthrough_fs]
 //   nydusctl -S SOCK umount MOUNTPOINT
+//   nydusctl -S SOCK [-r] access-pattern [--id MOUNTPOINT] [--min-coverage PCT]
+//
+// `access-pattern` is ours: the files the mount has read (rafs config access_pattern: true),
+// in first-access order, one path per line — a prefetch list for `nydusify convert
+// --prefetch-patterns` or `nydusd --prefetch-files`; --min-coverage leaves out files over
+// 1 MiB of which less than PCT percent was read (a prefetch list names whole files); -r
+// prints GET /api/v1/metrics/pattern.
 //
 // Differences from the reference: `-t` defaults to rafs (required there), `metrics inflight` is
 // an addition, and human output prints strings without JSON quotes. `-r` prints the daemon's
@@ -211,6 +218,14 @@ int main(int argc, char** argv) {
   std::string umount_point;
   umount->add_option("mountpoint,-m", umount_point, "Mountpoint of the filesystem instance")
       ->required();
+  CLI::App* pattern = app.add_subcommand(
+      "access-pattern", "Prints the files a mount has read, in first-access order (a prefetch list)");
+  std::string pattern_id;
+  double min_coverage = 0;
+  pattern->add_option("--id", pattern_id, "the filesystem (mountpoint); default: the only one");
+  pattern->add_option("--min-coverage", min_coverage,
+                      "leave out files over 1 MiB of which reads touched less than PCT percent")
+      ->check(CLI::Range(0.0, 100.0));
   CLI11_PARSE(app, argc, argv);
 
   Client client(sock);
@@ -237,6 +252,35 @@ int main(int argc, char** argv) {
         client.Send("POST", "v1/mount?mountpoint=" + nydus::nydusctl::QueryEscape(mountpoint),
                     body.dump(-1, ' ', false, Json::error_handler_t::replace));
     return s.ok() ? 0 : Fail(s);
+  }
+  if (pattern->parsed()) {
+    std::string path = "v1/metrics/pattern";
+    if (!pattern_id.empty()) path += "?id=" + nydus::nydusctl::QueryEscape(pattern_id);
+    auto r = client.Get(path);
+    if (!r.ok()) return Fail(r.status());
+    if (raw) {
+      Print(Raw(*r));
+      return 0;
+    }
+    auto enabled = client.Get(pattern_id.empty()
+                                  ? std::string("v1/metrics")
+                                  : "v1/metrics?id=" + nydus::nydusctl::QueryEscape(pattern_id));
+    if (enabled.ok() && enabled->is_object() && enabled->contains("access_pattern_enabled") &&
+        (*enabled)["access_pattern_enabled"] == false) {
+      return Fail(Status::InvalidArgument(
+          "access patterns are not recorded for this mount: set \"access_pattern\": true in "
+          "its rafs config"));
+    }
+    size_t skipped = 0, sparse = 0;
+    Print(nydus::nydusctl::FormatAccessPattern(*r, min_coverage, &skipped, &sparse));
+    if (skipped > 0) {
+      std::fprintf(stderr, "warning: %zu record(s) without a usable path left out\n", skipped);
+    }
+    if (sparse > 0) {
+      std::fprintf(stderr, "%zu large file(s) read below %.0f%% left out (loaded on demand)\n",
+                   sparse, min_coverage);
+    }
+    return 0;
   }
   if (umount->parsed()) {
     Status s = client.Send("DELETE",
