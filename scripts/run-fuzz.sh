@@ -6,6 +6,10 @@
 # Env:   NYDUS_FIXTURES_DIR  fixture folder (default ../shared/fixtures/nydus)
 #        JOBS                build parallelism (default 2)
 #        FUZZ_TARGETS        subset to run (default: all of them)
+#        FUZZ_BUILD_TESTS=1  configure build-fuzz with the unit tests and tools too
+#                            (NYDUS_BUILD_TESTS=ON): scripts/sanitize.sh asan with
+#                            ASAN_DIR=build-fuzz then builds and runs them on the same
+#                            ASan+UBSan libraries, compiled once (.ci/run does this)
 #        FUZZ_SEED, FUZZ_RUNS  with both set, each target runs exactly FUZZ_RUNS inputs from
 #                            that seed instead of for SECONDS: the same binary then explores
 #                            the same inputs every time (CI uses this, so a run is reproducible).
@@ -33,8 +37,10 @@ run_divisor() {
   esac
 }
 
+tests=OFF
+[ "${FUZZ_BUILD_TESTS:-0}" = 1 ] && tests=ON
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DNYDUS_BUILD_FUZZ=ON \
-  -DNYDUS_BUILD_TESTS=OFF -DNYDUS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DNYDUS_BUILD_TESTS=$tests -DNYDUS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 # shellcheck disable=SC2086
 ninja -j"${JOBS:-2}" -C "$build" $targets
 

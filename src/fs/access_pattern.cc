@@ -80,7 +80,10 @@ Result<std::unordered_map<uint64_t, std::string>> ResolvePaths(
   queue.emplace_back(kRootIno, "/");
   std::unordered_set<uint64_t> seen_dirs{kRootIno};
   while (!queue.empty() && out.size() < inos.size()) {
-    auto [dir, prefix] = std::move(queue.front());
+    // Not a structured binding: clang 14 (the fuzz/ASan build) cannot capture one in the
+    // lambda below.
+    const uint64_t dir = queue.front().first;
+    const std::string prefix = std::move(queue.front().second);
     queue.pop_front();
     Status st = fs.ReadDir(dir, 0, [&](const DirEntry& e) {
       if (e.name == "." || e.name == "..") return true;
