@@ -184,7 +184,10 @@ Result<Bytes> BlobCache::FetchRun(BlobCacheFile& file, const std::vector<Member>
       Status st = decoded.ok() ? Status::OK() : decoded.status();
       if (st.ok() && validate) st = source_->Verify(*m.chunk, *decoded);
       if (!st.ok()) {
-        // The other members are still filled; the caller gets this chunk's error.
+        // The other members are still filled; the caller gets this chunk's error. A chunk
+        // that only the CI array locates may have been located wrongly: let the source
+        // decide whether to read the CI array again.
+        source_->ReportBadChunk(*m.chunk, m.loc, st);
         if (returned) first_status = st;
         LOG_WARN("blob cache: not caching {}: {}", source_->Describe(*m.chunk), st.ToString());
         claims.Release(i);

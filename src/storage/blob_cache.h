@@ -15,7 +15,9 @@
 //   missing    → claim it plus the following candidates that are missing, unclaimed, in
 //                the same blob and stored contiguously, up to merge_size bytes in total;
 //                read them with one backend request; decode, verify (when validating),
-//                write each one and then mark it ready; return the requested chunk.
+//                write each one and then mark it ready; return the requested chunk. A
+//                member that fails to decode or verify is not written and is reported to
+//                BlobChunkSource::ReportBadChunk (which may drop a suspect CI array).
 // A failed fill never marks a chunk ready; a failure to write the cache file is counted and
 // the data is still returned. Blobs the cache cannot index (no chunk count) and chunks whose
 // cache range is invalid bypass the cache.

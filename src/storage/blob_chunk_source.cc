@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/digest.h"
+#include "base/logging.h"
 #include "compress/compressor.h"
 #include "meta/blob_meta_reader.h"
 #include "storage/blob_meta_file.h"
@@ -13,11 +14,13 @@
 namespace nydus::storage {
 
 BlobChunkSource::BlobChunkSource(const meta::Image& image, BlobBackend* backend,
-                                 bool validate_digest, std::string meta_dir)
+                                 bool validate_digest, std::string meta_dir,
+                                 std::chrono::milliseconds meta_refetch_interval)
     : image_(image),
       backend_(backend),
       validate_digest_(validate_digest),
-      meta_dir_(std::move(meta_dir)) {
+      meta_dir_(std::move(meta_dir)),
+      meta_refetch_interval_(meta_refetch_interval) {
   slots_.reserve(image.blobs.size());
   for (size_t i = 0; i < image.blobs.size(); ++i) slots_.push_back(std::make_unique<BlobSlot>());
 }
@@ -46,125 +49,76 @@ Result<Bytes> BlobChunkSource::Fetch(const meta::ChunkInfo& chunk) {
   ASSIGN_OR_RETURN(ChunkLocation loc, Locate(chunk));
   Bytes stored(loc.compressed_size);
   RETURN_IF_ERROR(ReadStored(chunk.blob_index, loc.compressed_offset, stored, Describe(chunk)));
-  if (!loc.compressed) {
-    if (validate_digest_) RETURN_IF_ERROR(Verify(chunk, stored));
-    return stored;
+  Result<Bytes> data =
+      loc.compressed ? Decode(chunk, loc, stored) : Result<Bytes>(std::move(stored));
+  Status st = data.ok() ? Status::OK() : data.status();
+  if (st.ok() && validate_digest_) st = Verify(chunk, *data);
+  if (!st.ok()) {
+    ReportBadChunk(chunk, loc, st);
+    return st;
   }
-  ASSIGN_OR_RETURN(Bytes data, Decode(chunk, loc, stored));
-  if (validate_digest_) RETURN_IF_ERROR(Verify(chunk, data));
   return data;
 }
 
 Result<ChunkLocation> BlobChunkSource::Locate(const meta::ChunkInfo& chunk) {
   RETURN_IF_ERROR(CheckDescriptor(chunk));
-  ASSIGN_OR_RETURN(const BlobHandle* handle, GetBlob(chunk.blob_index));
-  return LocateIn(*handle, chunk);
-}
-
-Status BlobChunkSource::ReadStored(uint32_t blob_index, uint64_t offset, std::span<uint8_t> buf,
-                                   const std::string& what) {
-  if (blob_index >= slots_.size()) return Status::Internal(what + ": blob index out of range");
-  ASSIGN_OR_RETURN(const BlobHandle* handle, GetBlob(blob_index));
-  backend_reads_.fetch_add(1, std::memory_order_relaxed);
-  RETURN_IF_ERROR(handle->reader->ReadAt(offset, buf).WithContext(what));
-  backend_bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
-  return Status::OK();
-}
-
-std::vector<meta::ChunkInfo> BlobChunkSource::NeighborChunks(uint32_t blob_index, uint32_t after,
-                                                             uint64_t max_bytes) {
-  std::vector<meta::ChunkInfo> out;
-  if (!image_.IsV6() || blob_index >= slots_.size()) return out;
-  Result<const BlobHandle*> handle = GetBlob(blob_index);
-  if (!handle.ok()) return out;
-  const std::vector<format::ChunkCompressInfo>& ci = (*handle)->ci;
-  if (after >= ci.size()) return out;
-  uint64_t end = ci[after].compressed_offset + ci[after].compressed_size;
-  uint64_t bytes = 0;
-  for (uint64_t i = uint64_t{after} + 1; i < ci.size(); ++i) {
-    const format::ChunkCompressInfo& c = ci[i];
-    if (c.zran || c.compressed_offset != end || bytes + c.compressed_size > max_bytes) break;
-    meta::ChunkInfo info;
-    info.blob_index = blob_index;
-    info.index = static_cast<uint32_t>(i);
-    info.flags = c.compressed ? format::kChunkCompressed : 0;
-    info.compressed_offset = c.compressed_offset;
-    info.compressed_size = c.compressed_size;
-    info.uncompressed_offset = c.uncompressed_offset;
-    info.uncompressed_size = c.uncompressed_size;
-    out.push_back(info);
-    bytes += c.compressed_size;
-    end += c.compressed_size;
+  ASSIGN_OR_RETURN(BlobHandle handle, GetBlob(chunk.blob_index));
+  if (handle.ci == nullptr) {  // v5: the chunk record is the only description
+    ChunkLocation loc{chunk.compressed_offset, chunk.compressed_size, chunk.compressed(),
+                      chunk.uncompressed_offset};
+    RETURN_IF_ERROR(CheckLocation(chunk, loc));
+    return loc;
   }
-  return out;
-}
-
-Result<const BlobChunkSource::BlobHandle*> BlobChunkSource::GetBlob(uint32_t blob_index) {
-  BlobSlot& slot = *slots_[blob_index];
-  std::lock_guard<std::mutex> lock(slot.mu);
-  if (slot.handle == nullptr) {
-    ASSIGN_OR_RETURN(slot.handle, OpenBlob(image_.blobs[blob_index]));
+  // v6: the CI array says where chunk `index` is stored.
+  const std::vector<format::ChunkCompressInfo>& entries = handle.ci->entries;
+  if (chunk.index >= entries.size()) {
+    return Status::Corruption(Describe(chunk) + ": index beyond the CI array (" +
+                              std::to_string(entries.size()) + " entries)");
   }
-  return slot.handle.get();
-}
-
-Result<std::unique_ptr<const BlobChunkSource::BlobHandle>> BlobChunkSource::OpenBlob(
-    const meta::BlobInfo& blob) {
-  auto handle = std::make_unique<BlobHandle>();
-  ASSIGN_OR_RETURN(handle->reader, backend_->Open(blob.blob_id));
-  if (!image_.IsV6()) return std::unique_ptr<const BlobHandle>(std::move(handle));
-
-  if (blob.features & (format::kBlobSeparate | format::kBlobZran)) {
-    return Status::NotSupported("blob " + blob.blob_id + ": features " +
-                                format::BlobFeaturesString(blob.features) +
-                                " (zran / separate data) are not supported");
-  }
-  if (blob.chunk_count > 0) {
-    if (blob.ci_uncompressed_size == 0) {
-      return Status::Corruption("blob " + blob.blob_id + ": v6 blob of " +
-                                std::to_string(blob.chunk_count) + " chunks has no CI array");
+  const format::ChunkCompressInfo& ci = entries[chunk.index];
+  if (ci.zran) return Status::NotSupported(Describe(chunk) + ": zran chunk");
+  ChunkLocation loc{ci.compressed_offset, ci.compressed_size, ci.compressed,
+                    ci.uncompressed_offset};
+  loc.ci_generation = handle.ci->generation;
+  // Descriptors built from the CI array (NeighborChunks) have no digest and nothing to
+  // compare with; a bootstrap chunk record carries its digest and its stored range.
+  loc.ci_only = chunk.digest == Digest{} || chunk.compressed_size == 0;
+  Status st = loc.ci_only ? Status::OK() : CompareWithRecord(chunk, ci);
+  bool blame_ci = !st.ok() || loc.ci_only;
+  if (st.ok()) st = CheckLocation(chunk, loc);
+  if (!st.ok()) {
+    if (blame_ci && st.code() == StatusCode::kCorruption) {
+      DropCi(chunk.blob_index, loc.ci_generation, st);
     }
-    BlobReader* reader = handle->reader.get();
-    auto read = [reader](uint64_t off, std::span<uint8_t> buf) { return reader->ReadAt(off, buf); };
-    std::string path = meta_dir_.empty() ? "" : BlobMetaPath(meta_dir_, blob.blob_id);
-    auto loaded = LoadOrFetchBlobMeta(path, blob, read);
-    if (!loaded.ok()) return loaded.status().WithContext("blob " + blob.blob_id);
-    if (loaded->fetched) {
-      meta_reads_.fetch_add(1, std::memory_order_relaxed);
-      meta_bytes_.fetch_add(loaded->fetched_bytes, std::memory_order_relaxed);
-    }
-    if (loaded->ci.size() != blob.chunk_count) {
-      return Status::Corruption("blob " + blob.blob_id + ": CI array has " +
-                                std::to_string(loaded->ci.size()) + " entries for " +
-                                std::to_string(blob.chunk_count) + " chunks");
-    }
-    handle->ci = std::move(loaded->ci);
+    return st;
   }
-  return std::unique_ptr<const BlobHandle>(std::move(handle));
+  return loc;
 }
 
-Result<ChunkLocation> BlobChunkSource::LocateIn(const BlobHandle& handle,
-                                                const meta::ChunkInfo& chunk) const {
+Status BlobChunkSource::CompareWithRecord(const meta::ChunkInfo& chunk,
+                                          const format::ChunkCompressInfo& ci) const {
+  if (ci.compressed_offset == chunk.compressed_offset &&
+      ci.compressed_size == chunk.compressed_size && ci.compressed == chunk.compressed() &&
+      ci.uncompressed_offset == chunk.uncompressed_offset &&
+      ci.uncompressed_size == chunk.uncompressed_size) {
+    return Status::OK();
+  }
+  auto show = [](uint64_t coff, uint64_t csize, bool compressed, uint64_t uoff, uint64_t usize) {
+    return "stored " + std::to_string(coff) + "+" + std::to_string(csize) +
+           (compressed ? " compressed" : " raw") + ", uncompressed " + std::to_string(uoff) + "+" +
+           std::to_string(usize);
+  };
+  return Status::Corruption(Describe(chunk) + ": the CI array says " +
+                            show(ci.compressed_offset, ci.compressed_size, ci.compressed,
+                                 ci.uncompressed_offset, ci.uncompressed_size) +
+                            ", the bootstrap " +
+                            show(chunk.compressed_offset, chunk.compressed_size, chunk.compressed(),
+                                 chunk.uncompressed_offset, chunk.uncompressed_size));
+}
+
+Status BlobChunkSource::CheckLocation(const meta::ChunkInfo& chunk,
+                                      const ChunkLocation& loc) const {
   const meta::BlobInfo& blob = image_.blobs[chunk.blob_index];
-  ChunkLocation loc;
-  if (image_.IsV6()) {
-    // The CI array is the authority for where chunk `index` is stored.
-    if (chunk.index >= handle.ci.size()) {
-      return Status::Corruption(Describe(chunk) + ": index beyond the CI array (" +
-                                std::to_string(handle.ci.size()) + " entries)");
-    }
-    const format::ChunkCompressInfo& ci = handle.ci[chunk.index];
-    if (ci.zran) return Status::NotSupported(Describe(chunk) + ": zran chunk");
-    if (ci.uncompressed_size != chunk.uncompressed_size) {
-      return Status::Corruption(Describe(chunk) + ": uncompressed size " +
-                                std::to_string(chunk.uncompressed_size) + " in the bootstrap but " +
-                                std::to_string(ci.uncompressed_size) + " in the CI array");
-    }
-    loc = {ci.compressed_offset, ci.compressed_size, ci.compressed, ci.uncompressed_offset};
-  } else {
-    loc = {chunk.compressed_offset, chunk.compressed_size, chunk.compressed(),
-           chunk.uncompressed_offset};
-  }
   // Bound the allocation by what a valid chunk can occupy, whatever the descriptor says.
   uint64_t limit = loc.compressed
                        ? compress::CompressBound(blob.compressor, chunk.uncompressed_size)
@@ -183,7 +137,154 @@ Result<ChunkLocation> BlobChunkSource::LocateIn(const BlobHandle& handle,
                               std::to_string(loc.compressed_size) + ") beyond the blob's " +
                               std::to_string(blob.compressed_size) + " bytes");
   }
-  return loc;
+  return Status::OK();
+}
+
+Status BlobChunkSource::ReadStored(uint32_t blob_index, uint64_t offset, std::span<uint8_t> buf,
+                                   const std::string& what) {
+  if (blob_index >= slots_.size()) return Status::Internal(what + ": blob index out of range");
+  ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, GetReader(blob_index));
+  backend_reads_.fetch_add(1, std::memory_order_relaxed);
+  RETURN_IF_ERROR(reader->ReadAt(offset, buf).WithContext(what));
+  backend_bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
+  return Status::OK();
+}
+
+std::vector<meta::ChunkInfo> BlobChunkSource::NeighborChunks(uint32_t blob_index, uint32_t after,
+                                                             uint64_t max_bytes) {
+  std::vector<meta::ChunkInfo> out;
+  if (!image_.IsV6() || blob_index >= slots_.size()) return out;
+  Result<BlobHandle> handle = GetBlob(blob_index);
+  if (!handle.ok() || handle->ci == nullptr) return out;
+  const std::vector<format::ChunkCompressInfo>& ci = handle->ci->entries;
+  if (after >= ci.size()) return out;
+  uint64_t end = ci[after].compressed_offset + ci[after].compressed_size;
+  uint64_t bytes = 0;
+  for (uint64_t i = uint64_t{after} + 1; i < ci.size(); ++i) {
+    const format::ChunkCompressInfo& c = ci[i];
+    if (c.zran || c.compressed_offset != end || bytes + c.compressed_size > max_bytes) break;
+    meta::ChunkInfo info;
+    info.blob_index = blob_index;
+    info.index = static_cast<uint32_t>(i);
+    info.flags = c.compressed ? uint32_t{format::kChunkCompressed} : 0u;
+    info.compressed_offset = c.compressed_offset;
+    info.compressed_size = c.compressed_size;
+    info.uncompressed_offset = c.uncompressed_offset;
+    info.uncompressed_size = c.uncompressed_size;
+    out.push_back(info);
+    bytes += c.compressed_size;
+    end += c.compressed_size;
+  }
+  return out;
+}
+
+Status BlobChunkSource::OpenReader(BlobSlot& slot, const meta::BlobInfo& blob) {
+  if (slot.reader == nullptr) {
+    ASSIGN_OR_RETURN(slot.reader, backend_->Open(blob.blob_id));
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<BlobReader>> BlobChunkSource::GetReader(uint32_t blob_index) {
+  BlobSlot& slot = *slots_[blob_index];
+  std::lock_guard<std::mutex> lock(slot.mu);
+  RETURN_IF_ERROR(OpenReader(slot, image_.blobs[blob_index]));
+  return slot.reader;
+}
+
+Result<BlobChunkSource::BlobHandle> BlobChunkSource::GetBlob(uint32_t blob_index) {
+  BlobSlot& slot = *slots_[blob_index];
+  const meta::BlobInfo& blob = image_.blobs[blob_index];
+  std::lock_guard<std::mutex> lock(slot.mu);
+  RETURN_IF_ERROR(OpenReader(slot, blob));
+  if (image_.IsV6() && slot.ci == nullptr) {
+    if (!slot.rejection.ok()) {
+      // The last CI read was rejected: read it again now only if the recovery budget allows.
+      auto now = std::chrono::steady_clock::now();
+      if (!CanRecover(slot, now)) return slot.rejection;
+      NoteRecovery(slot, now);
+    }
+    Result<std::shared_ptr<const CiArray>> ci = LoadCi(slot, blob);
+    if (!ci.ok()) {
+      // Damaged content is remembered (see above); anything else (I/O) is retried freely.
+      bool damaged = ci.status().code() == StatusCode::kCorruption;
+      if (damaged) LOG_WARN("CI array rejected: {}", ci.status().ToString());
+      slot.rejection = damaged ? ci.status() : Status::OK();
+      return ci.status();
+    }
+    slot.rejection = Status::OK();
+    slot.ci = std::move(ci).value();
+  }
+  return BlobHandle{slot.reader, slot.ci};
+}
+
+bool BlobChunkSource::CanRecover(const BlobSlot& slot,
+                                 std::chrono::steady_clock::time_point now) const {
+  return !slot.recovered || now - slot.last_recovery >= meta_refetch_interval_;
+}
+
+void BlobChunkSource::NoteRecovery(BlobSlot& slot, std::chrono::steady_clock::time_point now) {
+  slot.recovered = true;
+  slot.last_recovery = now;
+}
+
+Result<std::shared_ptr<const BlobChunkSource::CiArray>> BlobChunkSource::LoadCi(
+    BlobSlot& slot, const meta::BlobInfo& blob) {
+  if (blob.features & (format::kBlobSeparate | format::kBlobZran)) {
+    return Status::NotSupported("blob " + blob.blob_id + ": features " +
+                                format::BlobFeaturesString(blob.features) +
+                                " (zran / separate data) are not supported");
+  }
+  auto ci = std::make_shared<CiArray>();
+  ci->generation = ++slot.generation;
+  if (blob.chunk_count == 0) return std::shared_ptr<const CiArray>(std::move(ci));
+  if (blob.ci_uncompressed_size == 0) {
+    return Status::Corruption("blob " + blob.blob_id + ": v6 blob of " +
+                              std::to_string(blob.chunk_count) + " chunks has no CI array");
+  }
+  BlobReader* reader = slot.reader.get();
+  auto read = [this, reader](uint64_t off, std::span<uint8_t> buf) {
+    meta_reads_.fetch_add(1, std::memory_order_relaxed);
+    RETURN_IF_ERROR(reader->ReadAt(off, buf));
+    meta_bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
+    return Status::OK();
+  };
+  std::string path = meta_dir_.empty() ? "" : BlobMetaPath(meta_dir_, blob.blob_id);
+  auto loaded = LoadOrFetchBlobMeta(path, blob, read);
+  if (!loaded.ok()) return loaded.status().WithContext("blob " + blob.blob_id);
+  if (loaded->ci.size() != blob.chunk_count) {
+    return Status::Corruption("blob " + blob.blob_id + ": CI array has " +
+                              std::to_string(loaded->ci.size()) + " entries for " +
+                              std::to_string(blob.chunk_count) + " chunks");
+  }
+  ci->entries = std::move(loaded->ci);
+  return std::shared_ptr<const CiArray>(std::move(ci));
+}
+
+void BlobChunkSource::ReportBadChunk(const meta::ChunkInfo& chunk, const ChunkLocation& loc,
+                                     const Status& error) {
+  if (loc.ci_generation == 0 || !loc.ci_only || chunk.blob_index >= slots_.size()) return;
+  DropCi(chunk.blob_index, loc.ci_generation, error);
+}
+
+void BlobChunkSource::DropCi(uint32_t blob_index, uint64_t generation, const Status& why) {
+  BlobSlot& slot = *slots_[blob_index];
+  const std::string& id = image_.blobs[blob_index].blob_id;
+  std::lock_guard<std::mutex> lock(slot.mu);
+  // Already dropped, or replaced by a newer load: that one has not been found wrong.
+  if (slot.ci == nullptr || slot.ci->generation != generation) return;
+  auto now = std::chrono::steady_clock::now();
+  if (!CanRecover(slot, now)) {
+    LOG_DEBUG("blob {}: CI array suspect ({}); recovered less than {} ms ago, kept", id,
+              why.ToString(), meta_refetch_interval_.count());
+    return;
+  }
+  NoteRecovery(slot, now);
+  slot.ci.reset();  // readers still holding it keep it alive
+  if (!meta_dir_.empty()) RemoveBlobMetaFile(BlobMetaPath(meta_dir_, id));
+  meta_drops_.fetch_add(1, std::memory_order_relaxed);
+  LOG_WARN("blob {}: dropping its CI array ({}); it is read again on the next access", id,
+           why.ToString());
 }
 
 Result<Bytes> BlobChunkSource::Decode(const meta::ChunkInfo& chunk, const ChunkLocation& loc,

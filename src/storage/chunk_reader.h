@@ -78,7 +78,7 @@ class ChunkReader {
   // single-flight leader); errors counts fetches that failed (waiters not counted again);
   // coalesced counts ReadChunk calls that waited for another caller's fetch of the same
   // chunk; cache_bytes is the current LRU footprint. backend_reads/bytes count every chunk
-  // data request (on-demand, merged and prefetch); meta_reads/bytes the v6 CI arrays read
+  // data request (on-demand, merged and prefetch); meta_reads/bytes blob-meta (v6 CI array, ToC) reads
   // from the backend (0 once `<id>.blob.meta` exists). The blobcache_* counters are 0
   // without a blob cache (see BlobCache::Stats for their meaning).
   struct Stats {

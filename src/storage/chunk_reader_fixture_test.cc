@@ -97,8 +97,9 @@ TEST(ChunkReaderFixtureTest, V6MissAmplifiesOverTheBlobWithoutValidation) {
   }
 }
 
-// The CI array, not the bootstrap's chunk record, says where a v6 chunk is stored; the
-// bootstrap's uncompressed size must agree with it.
+// The CI array says where a v6 chunk is stored, and the bootstrap's chunk record must agree
+// with it (stored range and uncompressed size): a record that does not is Corruption before
+// any data is read.
 TEST(ChunkReaderFixtureTest, V6UsesCiArrayAndCrossChecksSize) {
   NYDUS_REQUIRE_FIXTURE(boot, testing::kV6Boot);
   NYDUS_REQUIRE_FIXTURE(dir, testing::kV6BlobDir);
@@ -110,9 +111,14 @@ TEST(ChunkReaderFixtureTest, V6UsesCiArrayAndCrossChecksSize) {
 
   ChunkReader reader(image, backend.get(), testing::Options(true));
   meta::ChunkInfo moved = lib->chunks[0];
-  moved.compressed_offset += 100;  // ignored for v6
+  moved.compressed_offset += 100;
   moved.compressed_size += 7;
-  ASSERT_OK_AND_ASSIGN(auto data, reader.ReadChunk(moved));
+  auto m = reader.ReadChunk(moved);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kCorruption);
+  EXPECT_THAT(m.status().message(), HasSubstr("the CI array says"));
+  EXPECT_EQ(reader.stats().backend_reads, 0u);
+  ASSERT_OK_AND_ASSIGN(auto data, reader.ReadChunk(lib->chunks[0]));
   EXPECT_EQ(data->size(), lib->size);
 
   ChunkReader fresh(image, backend.get(), testing::Options(true));
