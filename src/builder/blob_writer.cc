@@ -208,7 +208,9 @@ Result<meta::ChunkInfo> BlobWriter::AddPreparedChunk(const PreparedChunk& chunk)
   info.index = chunk_count_;
 
   RETURN_IF_ERROR(Write(chunk.data, /*hashed=*/true));
-  data_hash_->Update(chunk.data);
+  // The image.blob ToC digest is the only user of data_hash_: without a ToC, no second
+  // SHA-256 pass over the chunk data.
+  if (options_.blob_toc) data_hash_->Update(chunk.data);
   if (options_.fs_version == 6) {
     format::ChunkCompressInfo ci;
     ci.compressed_offset = info.compressed_offset;
@@ -335,9 +337,9 @@ Result<meta::BlobInfo> BlobWriter::FinishData() {
       uint8_t header[format::kTarHeaderSize];
       format::MakeReverseTarHeader(kTocBlobRaw, data_size_, header);
       RETURN_IF_ERROR(Write(ByteSpan(header, sizeof(header)), true));
-      data_hash_->Update(ByteSpan(header, sizeof(header)));
       // The image.blob digest covers the chunk data plus its tar header (fixture-verified).
       if (options_.blob_toc) {
+        data_hash_->Update(ByteSpan(header, sizeof(header)));
         RETURN_IF_ERROR(AddTocEntry(kTocBlobRaw, format::Compressor::kNone, data_hash_->Finish(),
                                     0, data_size_, uncompressed_size_));
       }

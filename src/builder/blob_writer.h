@@ -147,7 +147,8 @@ class BlobWriter {
   Bytes buf_;        // pending output, flushed at kBufferSize
   uint64_t pos_ = 0;  // bytes written (including buffered)
   std::unique_ptr<Hasher> blob_hash_;  // sha256 for the blob id
-  std::unique_ptr<Hasher> data_hash_;  // sha256 of chunk data (+ its tar header): ToC
+  // sha256 of chunk data (+ its tar header) for the ToC; fed only with blob_toc.
+  std::unique_ptr<Hasher> data_hash_;
 
   uint32_t chunk_count_ = 0;
   uint64_t data_size_ = 0;          // compressed chunk bytes

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "base/thread_pool.h"
+#include "builder/atomic_file.h"
 #include "builder/blob_writer.h"
 #include "builder/bootstrap_writer.h"
 #include "builder/chunk_dict.h"
@@ -63,25 +63,6 @@ Result<meta::Image> LoadParent(const BuildOptions& o) {
     return Status::InvalidArgument(what + ": digester differs from --digester");
   }
   return parent;
-}
-
-// "<pid>.<n>": unique among concurrent builds in this process and others (nydusify packs
-// several layers into one blob dir at once).
-std::string UniqueSuffix() {
-  static std::atomic<uint64_t> counter{0};
-  return std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
-}
-
-// Writes bytes to `path` through a temp file + rename, so a failed build leaves no partial file.
-Status WriteFileAtomically(const std::string& path, ByteSpan data) {
-  std::string tmp = path + ".tmp." + UniqueSuffix();
-  RETURN_IF_ERROR(WriteWholeFile(tmp, data));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status st = Status::FromErrno(errno, "rename " + tmp + " to " + path);
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return Status::OK();
 }
 
 // Directory source: walk → layering → normalize → data in DataOrder through ChunkPipeline.
@@ -191,8 +172,7 @@ Result<BuildResult> Build(const BuildOptions& o) {
   bw.inline_meta = o.blob_inline_meta;
   bw.blob_id = o.blob_id;
   const bool to_dir = o.blob_path.empty();
-  const std::string blob_tmp =
-      to_dir ? o.blob_dir + "/.nydus-blob.tmp." + UniqueSuffix() : o.blob_path;
+  const std::string blob_tmp = to_dir ? TempPathFor(o.blob_dir + "/.nydus-blob") : o.blob_path;
   ASSIGN_OR_RETURN(auto writer, BlobWriter::Create(blob_tmp, bw));
   auto abandon = [&](Status st) {
     writer->Abandon();

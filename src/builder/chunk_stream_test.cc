@@ -104,7 +104,9 @@ Output RunStream(const StreamSpec& spec, size_t threads, size_t window, ChunkDic
   std::vector<std::shared_ptr<meta::Inode>> inodes;
   {
     ChunkStream stream(dict, w->get(), pool.get(), window);
-    if (window > 0) EXPECT_EQ(stream.window(), window);
+    if (window > 0) {
+      EXPECT_EQ(stream.window(), window);
+    }
     for (const Bytes& data : spec.files) {
       auto inode = std::make_shared<meta::Inode>();
       inode->mode = S_IFREG | 0644;

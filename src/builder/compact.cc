@@ -11,6 +11,7 @@
 #include "base/file_util.h"
 #include "base/json.h"
 #include "base/logging.h"
+#include "builder/atomic_file.h"
 #include "builder/blob_writer.h"
 #include "builder/bootstrap_writer.h"
 #include "builder/builder.h"
@@ -32,13 +33,6 @@ struct BlobPlan {
   uint64_t used_bytes = 0;                   // compressed bytes of `used`
   std::vector<uint32_t> merged;              // blobs whose chunks go into this one
 };
-
-Status WriteFileAtomic(const std::string& path, ByteSpan data) {
-  const std::string tmp = path + ".tmp";
-  RETURN_IF_ERROR(WriteWholeFile(tmp, data));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename " + tmp);
-  return Status::OK();
-}
 
 // Steps 1-3 of the header comment: fills each plan's fate and merge list.
 void Plan(const meta::Image& image, const CompactOptions& o, std::vector<BlobPlan>* plans) {
@@ -173,7 +167,7 @@ Result<CompactResult> Compact(const CompactOptions& o) {
     wo.chunk_size = image.chunk_size;
     wo.aligned_chunk = true;
     wo.blob_index = new_index;
-    const std::string tmp = o.blobs_dir + "/.compact-" + std::to_string(i) + ".tmp";
+    const std::string tmp = TempPathFor(o.blobs_dir + "/.compact-" + std::to_string(i));
     ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, BlobWriter::Create(tmp, wo));
     std::vector<uint32_t> sources = {i};
     sources.insert(sources.end(), p.merged.begin(), p.merged.end());
@@ -220,7 +214,7 @@ Result<CompactResult> Compact(const CompactOptions& o) {
   RETURN_IF_ERROR(meta::ReadBootstrap(boot).status().WithContext("compacted bootstrap invalid"));
   res.bootstrap_path =
       o.output_bootstrap.empty() ? DefaultOutput(o.bootstrap_path) : o.output_bootstrap;
-  RETURN_IF_ERROR(WriteFileAtomic(res.bootstrap_path, boot));
+  RETURN_IF_ERROR(WriteFileAtomically(res.bootstrap_path, boot));
   res.compacted = true;
   for (const auto& b : image.blobs) {
     res.blob_ids.push_back(b.blob_id);

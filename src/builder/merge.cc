@@ -10,6 +10,7 @@
 #include "base/bytes.h"
 #include "base/digest.h"
 #include "base/file_util.h"
+#include "builder/atomic_file.h"
 #include "builder/bootstrap_writer.h"
 #include "builder/builder.h"
 #include "builder/layering.h"
@@ -82,17 +83,6 @@ void InheritBelow(const meta::Node& lower, meta::Node* upper) {
     }
     InheritBelow(*l, child.get());
   }
-}
-
-Status WriteFileAtomically(const std::string& path, ByteSpan data) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  RETURN_IF_ERROR(WriteWholeFile(tmp, data));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status st = Status::FromErrno(errno, "rename " + tmp + " to " + path);
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  return Status::OK();
 }
 
 // Output blob table keyed by the blob ids the sources record.

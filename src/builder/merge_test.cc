@@ -12,23 +12,11 @@ namespace nydus::builder {
 namespace {
 
 using testutil::DescribeTree;
+using testutil::Dir;
+using testutil::File;
 using testutil::TarEntry;
 using testutil::TarOptions;
 using testutil::WriteTar;
-
-TarEntry D(const std::string& p, uint32_t perm, int64_t mtime) {
-  TarEntry e;
-  e.path = p;
-  e.mode = S_IFDIR | perm;
-  e.mtime = mtime;
-  return e;
-}
-TarEntry F(const std::string& p, const std::string& data) {
-  TarEntry e;
-  e.path = p;
-  e.data = data;
-  return e;
-}
 
 TEST(MergeTest, BlobIdFromMetaPath) {
   EXPECT_EQ(*BlobIdFromMetaPath("/x/abc.boot"), "abc");
@@ -41,12 +29,13 @@ TEST(MergeTest, BlobIdFromMetaPath) {
 TEST(MergeTest, MergeEqualsChainedBuild) {
   testing::TempDir tmp;
   std::vector<std::vector<TarEntry>> layers = {
-      {D("./", 0755, 10), D("etc", 0755, 11), F("etc/a", std::string(9000, 'a')), F("etc/b", "b"),
-       D("usr", 0700, 12), D("usr/lib", 0755, 13), F("usr/lib/x", "x"), D("opq", 0755, 14),
-       F("opq/old", "old")},
-      {F("etc/.wh.b", ""), F("etc/c", std::string(9000, 'c')), F("usr/lib/y", "y"),
-       F("opq/.wh..wh..opq", ""), F("opq/new", "new")},
-      {D("./", 0755, 30), F("usr/.wh.lib", ""), F("usr/lib2/z", "z"), F("etc/a", "replaced")},
+      {Dir("./", 0755, 10), Dir("etc", 0755, 11), File("etc/a", std::string(9000, 'a')),
+       File("etc/b", "b"), Dir("usr", 0700, 12), Dir("usr/lib", 0755, 13), File("usr/lib/x", "x"),
+       Dir("opq", 0755, 14), File("opq/old", "old")},
+      {File("etc/.wh.b", ""), File("etc/c", std::string(9000, 'c')), File("usr/lib/y", "y"),
+       File("opq/.wh..wh..opq", ""), File("opq/new", "new")},
+      {Dir("./", 0755, 30), File("usr/.wh.lib", ""), File("usr/lib2/z", "z"),
+       File("etc/a", "replaced")},
   };
   std::vector<std::string> per_layer, blob_ids;
   std::string parent;
@@ -117,8 +106,8 @@ TEST(MergeTest, MergeEqualsChainedBuild) {
 
 TEST(MergeTest, ParentBootstrapAndErrors) {
   testing::TempDir tmp;
-  WriteTar(tmp.Join("a.tar"), {F("a", "a"), F("gone", "g")});
-  WriteTar(tmp.Join("b.tar"), {F(".wh.gone", ""), F("b", "b")});
+  WriteTar(tmp.Join("a.tar"), {File("a", "a"), File("gone", "g")});
+  WriteTar(tmp.Join("b.tar"), {File(".wh.gone", ""), File("b", "b")});
   std::string b_blob;
   for (const char* n : {"a", "b"}) {
     BuildOptions o = TarOptions(tmp.Join(std::string(n) + ".tar"), tmp.path(), n);

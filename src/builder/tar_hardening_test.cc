@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <map>
@@ -20,7 +19,6 @@
 
 #include "base/file_util.h"
 #include "builder/builder.h"
-#include "builder/tar_hardening_util.h"
 #include "builder/tar_test_util.h"
 #include "builder/unpack.h"
 #include "meta/bootstrap_reader.h"
@@ -29,52 +27,22 @@
 namespace nydus::builder {
 namespace {
 
+using testutil::Device;
+using testutil::Dir;
+using testutil::File;
+using testutil::Find;
+using testutil::GzipMembers;
+using testutil::Hardlink;
 using testutil::ListTree;
+using testutil::Noise;
 using testutil::RawTarHeader;
 using testutil::Sentinel;
 using testutil::SetBase256Size;
+using testutil::Symlink;
 using testutil::TarEntry;
 using testutil::TarFormat;
 using testutil::TarOptions;
 using testutil::WriteTar;
-
-TarEntry File(const std::string& p, std::string data) {
-  TarEntry e;
-  e.path = p;
-  e.data = std::move(data);
-  return e;
-}
-TarEntry Dir(const std::string& p) {
-  TarEntry e;
-  e.path = p;
-  e.mode = S_IFDIR | 0755;
-  return e;
-}
-TarEntry Symlink(const std::string& p, const std::string& target) {
-  TarEntry e;
-  e.path = p;
-  e.mode = S_IFLNK | 0777;
-  e.link = target;
-  return e;
-}
-TarEntry Hardlink(const std::string& p, const std::string& target) {
-  TarEntry e;
-  e.path = p;
-  e.hardlink = target;
-  return e;
-}
-
-const meta::Node* Find(const meta::Image& img, const std::string& path) {
-  const meta::Node* cur = img.root.get();
-  size_t pos = 1;
-  while (cur && pos < path.size()) {
-    size_t end = path.find('/', pos);
-    if (end == std::string::npos) end = path.size();
-    cur = cur->FindChild(path.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return cur;
-}
 
 std::set<std::string> Names(const std::string& dir) {
   std::set<std::string> out;
@@ -192,11 +160,7 @@ TEST_F(TarHardeningTest, HardlinksMustStayInsideAndExist) {
 
 // Device nodes are recorded, never created: the builder writes only the blob and bootstrap.
 TEST_F(TarHardeningTest, DeviceNodesAreOnlyRecorded) {
-  TarEntry mem;
-  mem.path = "dev/mem";
-  mem.mode = S_IFCHR | 0666;
-  mem.rdev_major = 1;
-  mem.rdev_minor = 1;
+  const TarEntry mem = Device("dev/mem", S_IFCHR | 0666, 1, 1);
   TarEntry sda = mem;
   sda.path = "../sentinel/sda";
   sda.mode = S_IFBLK | 0666;
@@ -273,29 +237,6 @@ TEST_F(TarHardeningTest, DuplicateEntries) {
   EXPECT_EQ(Find(d, "/o")->inode->size, 9u);
 }
 
-std::string Gzip(const std::string& in) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, in.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
-std::string Noise(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  for (auto& c : s) {
-    seed = seed * 1103515245u + 12345u;
-    c = static_cast<char>(seed >> 24);
-  }
-  return s;
-}
-
 TEST_F(TarHardeningTest, DamagedArchivesAreErrors) {
   WriteLayer({File("a", Noise(200000, 1)), File("b", "tail")});
   ASSERT_OK_AND_ASSIGN(Bytes tar, ReadWholeFile(Layer()));
@@ -312,7 +253,8 @@ TEST_F(TarHardeningTest, DamagedArchivesAreErrors) {
     EXPECT_TRUE(Names(Out()).empty());
   }
   // Truncated gzip, at several points.
-  const std::string gz = Gzip(full);
+  const Bytes gz_bytes = GzipMembers(AsBytes(full));
+  const std::string gz(gz_bytes.begin(), gz_bytes.end());
   for (size_t cut : {size_t{5}, size_t{20}, gz.size() / 2, gz.size() - 4}) {
     SCOPED_TRACE("gzip cut at " + std::to_string(cut));
     WriteRaw(gz.substr(0, cut));
@@ -337,11 +279,7 @@ TEST_F(TarHardeningTest, DamagedArchivesAreErrors) {
 // its output file, and the tar it writes has relative, normalised paths only (hardlinks too),
 // with symlink targets as data.
 TEST_F(TarHardeningTest, UnpackWritesOnlyItsOutputAndConfinedPaths) {
-  TarEntry mem;
-  mem.path = "dev/mem";
-  mem.mode = S_IFCHR | 0600;
-  mem.rdev_major = 1;
-  mem.rdev_minor = 1;
+  const TarEntry mem = Device("dev/mem", S_IFCHR | 0600, 1, 1);
   WriteLayer({Symlink("etc", "/etc"), Symlink("up", "../.."),
               Symlink("abs", sentinel_.dir() + "/passwd"), File("x/./y/../f", "data"),
               Hardlink("x/h", "./x/f"), mem});

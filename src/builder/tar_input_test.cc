@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <string>
@@ -23,45 +22,11 @@
 namespace nydus::builder {
 namespace {
 
+using testutil::GzipMembers;
+using testutil::Noise;
 using testutil::TarEntry;
 using testutil::TarOptions;
 using testutil::WriteTar;
-
-std::string Noise(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& c : s) {
-    x = x * 1103515245u + 12345u;
-    c = static_cast<char>(x >> 24);
-  }
-  return s;
-}
-
-// gzip members of `parts` (zlib), concatenated; `named` adds FNAME and FHCRC.
-Bytes GzipMembers(const Bytes& data, size_t parts, bool named = false) {
-  Bytes out;
-  for (size_t p = 0; p < parts; ++p) {
-    const size_t begin = data.size() * p / parts, end = data.size() * (p + 1) / parts;
-    z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    gz_header h{};
-    std::string name = "part" + std::to_string(p);
-    if (named) {
-      h.name = reinterpret_cast<Bytef*>(name.data());
-      h.hcrc = 1;
-      EXPECT_EQ(deflateSetHeader(&z, &h), Z_OK);
-    }
-    Bytes buf(deflateBound(&z, end - begin) + 64);
-    z.next_in = const_cast<Bytef*>(data.data() + begin);
-    z.avail_in = static_cast<uInt>(end - begin);
-    z.next_out = buf.data();
-    z.avail_out = static_cast<uInt>(buf.size());
-    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(z.total_out));
-    deflateEnd(&z);
-  }
-  return out;
-}
 
 class TarInputTest : public ::testing::Test {
  protected:

@@ -17,46 +17,14 @@ namespace nydus::builder {
 namespace {
 
 using testutil::DescribeTree;
+using testutil::Dir;
+using testutil::File;
+using testutil::Find;
+using testutil::Noise;
 using testutil::TarEntry;
 using testutil::TarFormat;
 using testutil::TarOptions;
 using testutil::WriteTar;
-
-std::string Pattern(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint32_t x = seed * 2654435761u + 1;
-  for (auto& c : s) {
-    x = x * 1103515245u + 12345u;
-    c = static_cast<char>(x >> 24);
-  }
-  return s;
-}
-
-TarEntry Dir(const std::string& p, uint32_t perm = 0755) {
-  TarEntry e;
-  e.path = p;
-  e.mode = S_IFDIR | perm;
-  return e;
-}
-TarEntry File(const std::string& p, std::string data, uint32_t perm = 0644) {
-  TarEntry e;
-  e.path = p;
-  e.mode = S_IFREG | perm;
-  e.data = std::move(data);
-  return e;
-}
-
-const meta::Node* Find(const meta::Image& img, const std::string& path) {
-  const meta::Node* cur = img.root.get();
-  size_t pos = 1;
-  while (cur && pos < path.size()) {
-    size_t end = path.find('/', pos);
-    if (end == std::string::npos) end = path.size();
-    cur = cur->FindChild(path.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return cur;
-}
 
 Result<meta::Image> BuildTar(const BuildOptions& o) {
   RETURN_IF_ERROR(ValidateOptions(o));
@@ -66,7 +34,7 @@ Result<meta::Image> BuildTar(const BuildOptions& o) {
 
 TEST(TarSourceTest, EveryEntryType) {
   testing::TempDir tmp;
-  const std::string big = Pattern(3 * 4096 + 123, 1);
+  const std::string big = Noise(3 * 4096 + 123, 1);
   TarEntry sym;
   sym.path = "d/link";
   sym.mode = S_IFLNK | 0777;
@@ -185,7 +153,7 @@ TEST(TarSourceTest, GzipAndSparse) {
   testing::TempDir tmp;
   // 20 KiB logical, data at [0,100) and [12288, 12388); the rest are holes (zeros).
   std::string content(20480, '\0');
-  std::string d1 = Pattern(100, 7), d2 = Pattern(100, 8);
+  std::string d1 = Noise(100, 7), d2 = Noise(100, 8);
   content.replace(0, 100, d1);
   content.replace(12288, 100, d2);
   TarEntry sp = File("sparse", content);
@@ -242,7 +210,7 @@ TEST(TarSourceTest, HostileInputFailsCleanly) {
 
   // Truncated archive: a 1 MiB file cut in the middle.
   const std::string full = tmp.Join("full.tar");
-  WriteTar(full, {File("big", Pattern(1 << 20, 3))});
+  WriteTar(full, {File("big", Noise(1 << 20, 3))});
   ASSERT_OK_AND_ASSIGN(Bytes bytes, ReadWholeFile(full));
   bytes.resize(300 * 1024);
   ASSERT_OK(WriteWholeFile(tmp.Join("cut.tar"), bytes));
@@ -251,7 +219,7 @@ TEST(TarSourceTest, HostileInputFailsCleanly) {
   EXPECT_NE(r.status().ToString().find("big"), std::string::npos) << r.status().ToString();
 
   // Not a tar at all; and an empty file.
-  ASSERT_OK(WriteWholeFile(tmp.Join("junk.tar"), AsBytes(Pattern(5000, 9))));
+  ASSERT_OK(WriteWholeFile(tmp.Join("junk.tar"), AsBytes(Noise(5000, 9))));
   EXPECT_FALSE(BuildTar(TarOptions(tmp.Join("junk.tar"), tmp.path(), "junk")).ok());
   // A header claiming a huge size with no data behind it.
   TarEntry huge = File("huge", "");
@@ -293,15 +261,15 @@ TEST(TarSourceTest, SameBytesAsDirectorySource) {
     entries.push_back(File(rel, data, 0640));
   };
   add_dir("a", 0750);
-  add_file("a/one", Pattern(5000, 1));
-  add_file("a/two", Pattern(5000, 1));  // same content: deduplicated
+  add_file("a/one", Noise(5000, 1));
+  add_file("a/two", Noise(5000, 1));  // same content: deduplicated
   ASSERT_EQ(::link((src + "/a/two").c_str(), (src + "/a/two-link").c_str()), 0);
   TarEntry hl;
   hl.path = "a/two-link";
   hl.hardlink = "a/two";
   entries.push_back(hl);
   add_dir("b", 0755);
-  add_file("b/big", Pattern(9000, 2));
+  add_file("b/big", Noise(9000, 2));
   ASSERT_EQ(::symlink("../a/one", (src + "/b/sym").c_str()), 0);
   TarEntry sl;
   sl.path = "b/sym";
@@ -340,7 +308,7 @@ TEST(TarSourceTest, LayeredWhiteoutsImpliedDirsAndChunkDict) {
   usr.mtime = 1234;
   usr.uid = 7;
   WriteTar(tmp.Join("l1.tar"), {usr, File("usr/gone", "g"), Dir("opq"), File("opq/old", "o"),
-                                File("usr/keep", Pattern(10000, 4))});
+                                File("usr/keep", Noise(10000, 4))});
   WriteTar(tmp.Join("l2.tar"), {File("usr/.wh.gone", ""), File("usr/new", "n"),
                                 File("opq/.wh..wh..opq", ""), File("opq/fresh", "f")});
   ASSERT_OK_AND_ASSIGN(meta::Image l1, BuildTar(TarOptions(tmp.Join("l1.tar"), tmp.path(), "l1")));

@@ -17,21 +17,14 @@ namespace {
 constexpr uint8_t kMagic0 = 0x1f;
 constexpr uint8_t kMagic1 = 0x8b;
 
-std::string HeaderError(int r) {
+// ISA-L's result codes as text. ISAL_INCORRECT_CHECKSUM means the header CRC (FHCRC) when
+// parsing a header, the CRC-32/ISIZE trailer when inflating.
+std::string IsalError(int r, bool in_header) {
   switch (r) {
     case ISAL_INVALID_WRAPPER:
       return "not a gzip header (bad magic)";
     case ISAL_UNSUPPORTED_METHOD:
       return "unsupported compression method (not deflate)";
-    case ISAL_INCORRECT_CHECKSUM:
-      return "gzip header CRC mismatch";
-    default:
-      return "invalid gzip header (isa-l error " + std::to_string(r) + ")";
-  }
-}
-
-std::string InflateError(int r) {
-  switch (r) {
     case ISAL_INVALID_BLOCK:
       return "invalid deflate block";
     case ISAL_INVALID_SYMBOL:
@@ -39,9 +32,11 @@ std::string InflateError(int r) {
     case ISAL_INVALID_LOOKBACK:
       return "invalid deflate back-reference distance";
     case ISAL_INCORRECT_CHECKSUM:
-      return "CRC-32 or length in the gzip trailer does not match the data";
+      return in_header ? "gzip header CRC mismatch"
+                       : "CRC-32 or length in the gzip trailer does not match the data";
     default:
-      return "inflate failed (isa-l error " + std::to_string(r) + ")";
+      return std::string(in_header ? "invalid gzip header" : "inflate failed") + " (isa-l error " +
+             std::to_string(r) + ")";
   }
 }
 
@@ -124,7 +119,7 @@ Result<size_t> GzipReader::Read(uint8_t* out, size_t cap) {
           s->crc_flag = ISAL_GZIP_NO_HDR_VER;  // inflate, then check CRC-32 and ISIZE
           state_ = State::kBody;
         } else if (r != ISAL_END_INPUT) {
-          return Fail(Status::Corruption(HeaderError(r) + " (" + Where() + ")"));
+          return Fail(Status::Corruption(IsalError(r, /*in_header=*/true) + " (" + Where() + ")"));
         } else if (s->avail_in != 0) {
           return Fail(Status::Internal("gzip: header parser made no progress (" + Where() + ")"));
         }
@@ -139,7 +134,9 @@ Result<size_t> GzipReader::Read(uint8_t* out, size_t cap) {
         const uint32_t wrote = room - s->avail_out;
         produced += wrote;
         total_out_ += wrote;
-        if (r < 0) return Fail(Status::Corruption(InflateError(r) + " (" + Where() + ")"));
+        if (r < 0) {
+          return Fail(Status::Corruption(IsalError(r, /*in_header=*/false) + " (" + Where() + ")"));
+        }
         if (s->block_state == ISAL_BLOCK_FINISH) {
           // The trailer check consumes every buffered bit; anything left would mean the
           // next member's first bytes were swallowed.

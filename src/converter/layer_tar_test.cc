@@ -17,46 +17,23 @@
 #include <sstream>
 
 #include "base/file_util.h"
-#include "builder/tar_hardening_util.h"
 #include "builder/tar_test_util.h"
 #include "testing/test_util.h"
 
 namespace nydus::converter {
 namespace {
 
+using builder::testutil::Dir;
+using builder::testutil::File;
+using builder::testutil::Hardlink;
 using builder::testutil::ListTree;
 using builder::testutil::RawTarHeader;
 using builder::testutil::Sentinel;
 using builder::testutil::SetBase256Size;
+using builder::testutil::Symlink;
 using builder::testutil::TarEntry;
 using builder::testutil::TarFormat;
 using builder::testutil::WriteTar;
-
-TarEntry File(const std::string& p, std::string data) {
-  TarEntry e;
-  e.path = p;
-  e.data = std::move(data);
-  return e;
-}
-TarEntry Dir(const std::string& p) {
-  TarEntry e;
-  e.path = p;
-  e.mode = S_IFDIR | 0755;
-  return e;
-}
-TarEntry Symlink(const std::string& p, const std::string& target) {
-  TarEntry e;
-  e.path = p;
-  e.mode = S_IFLNK | 0777;
-  e.link = target;
-  return e;
-}
-TarEntry Hardlink(const std::string& p, const std::string& target) {
-  TarEntry e;
-  e.path = p;
-  e.hardlink = target;
-  return e;
-}
 
 class UnpackLayerTest : public ::testing::Test {
  protected:
