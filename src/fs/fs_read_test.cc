@@ -113,6 +113,35 @@ TEST_F(RafsFsReadTest, BackendErrorsPassThrough) {
   EXPECT_NE(r.status().message().find("inode 2"), std::string::npos) << r.status().ToString();
 }
 
+// A blob that went away, credentials the registry stopped accepting, a refused range: for the
+// file being read that is an I/O error (EIO at the FUSE edge, not ENOENT / EACCES / ERANGE),
+// whether the backend's read or its (lazy, first-use) open failed; the message is kept.
+TEST_F(RafsFsReadTest, DataSourceFailuresAreIOErrors) {
+  for (bool at_open : {false, true}) {
+    for (const Status& injected :
+         {Status::NotFound("blob gone"), Status::PermissionDenied("rejected the credentials"),
+          Status::OutOfRange("range not satisfiable"), Status::InvalidArgument("odd")}) {
+      storage::FaultyBackend faulty(&backend_);
+      if (at_open) {
+        faulty.FailOpens(injected);
+      } else {
+        faulty.FailAllReads(injected);
+      }
+      storage::ChunkReader reader(*image_, &faulty, {});
+      ASSERT_OK_AND_ASSIGN(auto fs, RafsFs::Create(image_, &reader, {}));
+      std::vector<uint8_t> buf(10);
+      auto r = fs->Read(2, 0, buf);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().code(), StatusCode::kIOError) << r.status().ToString();
+      EXPECT_NE(r.status().message().find(injected.message()), std::string::npos)
+          << r.status().ToString();
+    }
+  }
+  // Not a data-source failure: a directory is still InvalidArgument.
+  std::vector<uint8_t> buf(10);
+  EXPECT_EQ(fs_->Read(kRootIno, 0, buf).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(RafsFsReadTest, CorruptDataIsAnErrorNotWrongBytes) {
   storage::FaultyBackend faulty(&backend_);
   faulty.FlipBit(kBlobId, 0, 3);  // blob position 0 holds file chunk 2

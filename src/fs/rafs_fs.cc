@@ -115,6 +115,24 @@ Status RafsFs::Open(uint64_t ino, int flags) const {
   return Status::OK();
 }
 
+namespace {
+
+// A data-source failure as read(2) should see it: EIO, not the ENOENT / EACCES / ERANGE its
+// code would map to (those describe the blob or the registry, not the file being read).
+Status AsReadError(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kCorruption:
+    case StatusCode::kIOError:
+    case StatusCode::kUnavailable:
+    case StatusCode::kInternal:
+      return st;
+    default:
+      return Status::IOError(st.message());
+  }
+}
+
+}  // namespace
+
 Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const {
   ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
   if (!in.IsReg()) return Status::InvalidArgument(InoName(ino) + " is not a regular file");
@@ -130,7 +148,7 @@ Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> ou
   Status st = view_->Chunks(Swap(ino), offset, len, &chunks);
   if (!st.ok()) return st.WithContext(InoName(ino));
   Result<size_t> n = reader_->ReadFile(chunks, in.size, offset, out.first(len));
-  if (!n.ok()) return n.status().WithContext(InoName(ino));
+  if (!n.ok()) return AsReadError(n.status()).WithContext(InoName(ino));
   return n;
 }
 

@@ -127,7 +127,10 @@ class RafsFs {
 
   // Reads file bytes [offset, offset + out.size()) of regular file `ino` into `out`; returns
   // the bytes copied, short only at end of file (0 at or past EOF). InvalidArgument for a
-  // non-regular file or when offset + size overflows; chunk reader errors pass through.
+  // non-regular file or when offset + size overflows. A failure of the data source (chunk
+  // reader, blob cache, backend: a blob gone, credentials rejected, a range refused) is an
+  // I/O error of this file, IOError (EIO at the FUSE edge), whatever its code there, with its
+  // message kept; Corruption, IOError, Unavailable and Internal pass through as they are.
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const;
 
   // The value of xattr `name` of `ino`, or nullopt when the inode has no such xattr.

@@ -22,11 +22,7 @@ class RegistryReader : public storage::BlobReader {
                              std::to_string(buf.size()) + ") past its end (" +
                              std::to_string(size_) + " bytes)");
     }
-    Status st = client_->ReadBlob(blob_id_, offset, buf);
-    if (st.ok() || st.code() == StatusCode::kIOError || st.code() == StatusCode::kUnavailable) {
-      return st;
-    }
-    return Status::IOError(st.message());
+    return client_->ReadBlob(blob_id_, offset, buf);
   }
 
  private:

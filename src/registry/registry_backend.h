@@ -1,10 +1,9 @@
 // The `registry` storage backend: storage::BlobBackend over a RegistryClient. Blob ids are the
 // 64-hex sha256 of the blob; Open() issues a HEAD (so a missing blob or rejected credentials
 // show up when the blob is first used) and caches the size; ReadAt() is one Range GET of
-// exactly the requested bytes (with the client's retries). A ReadAt that fails is IOError or
-// Unavailable whatever the registry answered (a 401, 404 or 416 in the middle of reading a
-// mounted blob is an I/O error for the file being read, EIO, not EACCES/ENOENT/ERANGE); the
-// message keeps the registry's answer.
+// exactly the requested bytes (with the client's retries). Errors keep the client's codes
+// (PermissionDenied for a 401/403, NotFound, OutOfRange for a 416, Unavailable for 5xx/429);
+// fs::RafsFs::Read turns any data-source failure into IOError, so a FUSE read fails with EIO.
 // Ownership: the backend owns its client; readers share it (shared_ptr) and may outlive the
 // backend. Thread-safety: Open, ReadAt, Size and metrics() may be called concurrently.
 #pragma once
