@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <mutex>
 #include <utility>
 
@@ -13,7 +15,6 @@ void AccessRecorder::Touch(Slot& s, uint64_t offset, uint64_t size) {
   const uint64_t first = offset / kAccessBlock;
   const uint64_t last = (offset + size - 1) / kAccessBlock;
   if (last < first || last - first > (1u << 24)) return;  // overflow / absurd request
-  std::lock_guard<std::mutex> lock(s.blocks_mu);
   if (s.blocks.size() <= last) s.blocks.resize(last + 1, false);
   for (uint64_t b = first; b <= last; ++b) {
     if (!s.blocks[b]) {
@@ -24,50 +25,40 @@ void AccessRecorder::Touch(Slot& s, uint64_t offset, uint64_t size) {
 }
 
 void AccessRecorder::RecordRead(uint64_t ino, uint64_t offset, uint64_t size) {
-  {
-    std::shared_lock lock(mu_);
-    auto it = index_.find(ino);
-    if (it != index_.end()) {
-      it->second->nr_read.fetch_add(1, std::memory_order_relaxed);
-      Touch(*it->second, offset, size);
-      return;
-    }
-  }
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now);
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs);
-  std::unique_lock lock(mu_);
-  auto [it, inserted] = index_.try_emplace(ino, nullptr);
+  // Fibonacci hashing: consecutive inode numbers land in different shards.
+  Shard& shard = shards_[(ino * 0x9E3779B97F4A7C15ull) >> 60];
+  static_assert(kShards == 16, "the shift above takes the top 4 bits");
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto [it, inserted] = shard.slots.try_emplace(ino);
+  Slot& s = it->second;
   if (inserted) {
-    Slot& s = slots_.emplace_back();
-    s.ino = ino;
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now);
+    s.seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
     s.secs = static_cast<uint64_t>(secs.count());
-    s.nanos = static_cast<uint32_t>(nanos.count());
-    it->second = &s;
+    s.nanos = static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count());
+    count_.fetch_add(1, std::memory_order_relaxed);
   }
-  it->second->nr_read.fetch_add(1, std::memory_order_relaxed);
-  Touch(*it->second, offset, size);
+  ++s.nr_read;
+  Touch(s, offset, size);
 }
 
 std::vector<AccessRecord> AccessRecorder::Snapshot() const {
-  std::shared_lock lock(mu_);
-  std::vector<AccessRecord> out;
-  out.reserve(slots_.size());
-  for (const Slot& s : slots_) {
-    uint64_t touched;
-    {
-      std::lock_guard<std::mutex> blocks_lock(s.blocks_mu);
-      touched = s.touched;
+  std::vector<std::pair<uint64_t, AccessRecord>> seq_records;
+  seq_records.reserve(size());
+  for (const Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    for (const auto& [ino, s] : shard.slots) {
+      seq_records.push_back({s.seq, {ino, s.nr_read, s.secs, s.nanos, s.touched * kAccessBlock}});
     }
-    out.push_back({s.ino, s.nr_read.load(std::memory_order_relaxed), s.secs, s.nanos,
-                   touched * kAccessBlock});
   }
+  std::sort(seq_records.begin(), seq_records.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<AccessRecord> out;
+  out.reserve(seq_records.size());
+  for (auto& [seq, r] : seq_records) out.push_back(r);
   return out;
-}
-
-size_t AccessRecorder::size() const {
-  std::shared_lock lock(mu_);
-  return slots_.size();
 }
 
 Result<std::unordered_map<uint64_t, std::string>> ResolvePaths(

@@ -11,15 +11,16 @@
 // (breadth first, so a hardlinked inode gets its shallowest path; among equally deep ones the
 // first in directory order). The walk stops as soon as every wanted inode has a path.
 //
-// Thread-safety: RecordRead and Snapshot may be called concurrently; the common case (an inode
-// already recorded) takes a shared lock, an atomic increment and the inode's block mutex.
+// Thread-safety: RecordRead and Snapshot may be called concurrently. The inodes are spread
+// over kShards shards by number, each with its own mutex: a read takes one of those (no
+// lock shared by every read of the mount); a global sequence number assigned at an inode's
+// first read gives the order back in Snapshot.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -33,7 +34,7 @@ namespace nydus::fs {
 struct AccessRecord {
   uint64_t ino = 0;
   uint64_t nr_read = 0;                 // read requests seen for this inode
-  uint64_t first_access_time_secs = 0;  // wall clock of the first read
+  uint64_t first_access_time_secs = 0;  // wall clock of the first read (as it returned)
   uint32_t first_access_time_nanos = 0;
   // Distinct kAccessBlock-sized blocks of the file that reads touched, times the block size:
   // how much of the file the workload needed (ours; lets a prefetch list leave out large
@@ -50,27 +51,32 @@ class AccessRecorder {
   AccessRecorder(const AccessRecorder&) = delete;
   AccessRecorder& operator=(const AccessRecorder&) = delete;
 
-  // Counts one read request of bytes [offset, offset + size) of inode `ino`; the first one
-  // fixes its place and time.
+  // Counts one read request of inode `ino` that returned bytes [offset, offset + size) (size
+  // 0 for a failed or past-EOF read: counted, no block touched); the first one fixes its
+  // place and time.
   void RecordRead(uint64_t ino, uint64_t offset, uint64_t size);
   // Every inode read so far, in first-access order.
   std::vector<AccessRecord> Snapshot() const;
-  size_t size() const;
+  size_t size() const { return count_.load(std::memory_order_relaxed); }
 
  private:
+  static constexpr size_t kShards = 16;
   struct Slot {
-    uint64_t ino = 0;
-    std::atomic<uint64_t> nr_read{0};
+    uint64_t seq = 0;  // first-access order across shards
+    uint64_t nr_read = 0;
     uint64_t secs = 0;
     uint32_t nanos = 0;
-    mutable std::mutex blocks_mu;
-    std::vector<bool> blocks;  // guarded by blocks_mu: block i touched
-    uint64_t touched = 0;      // guarded by blocks_mu: set bits in `blocks`
+    std::vector<bool> blocks;  // block i touched
+    uint64_t touched = 0;      // set bits in `blocks`
+  };
+  struct alignas(64) Shard {
+    mutable std::mutex mu;
+    std::unordered_map<uint64_t, Slot> slots;  // guarded by mu
   };
   static void Touch(Slot& s, uint64_t offset, uint64_t size);
-  mutable std::shared_mutex mu_;
-  std::unordered_map<uint64_t, Slot*> index_;  // ino -> slot in slots_
-  std::deque<Slot> slots_;                     // first-access order; stable addresses
+  std::array<Shard, kShards> shards_;
+  std::atomic<uint64_t> next_seq_{0};
+  std::atomic<size_t> count_{0};
 };
 
 // Absolute paths ("/usr/bin/python3") of the inodes in `inos` (RafsFs inode numbers; the

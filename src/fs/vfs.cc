@@ -190,11 +190,18 @@ std::optional<AccessPatternInfo> Vfs::AccessPatternAt(const std::string& path) c
     if (path != "/") return std::nullopt;
     return info(*root_);
   }
-  std::shared_lock lock(mu_);
-  for (const auto& m : slots_) {
-    if (m != nullptr && m->path == path) return info(*m);
+  std::shared_ptr<const Mounted> found;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& m : slots_) {
+      if (m != nullptr && m->path == path) {
+        found = m;
+        break;
+      }
+    }
   }
-  return std::nullopt;
+  if (found == nullptr) return std::nullopt;
+  return info(*found);  // the snapshot is taken without holding the mount table
 }
 
 std::optional<FsStatsSnapshot> Vfs::StatsAt(const std::string& path) const {

@@ -185,10 +185,12 @@ Result<size_t> Vfs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) 
   std::shared_lock<std::shared_mutex> lock;
   ASSIGN_OR_RETURN(Target t, Resolve(ino, &lock));
   if (t.dir != nullptr) return IsDirError(ino);
-  if (t.mount->access != nullptr) t.mount->access->RecordRead(t.inner, offset, out.size());
   const uint64_t t0 = NowMicros();
   Result<size_t> n = t.mount->fs->Read(t.inner, offset, out);
   const uint64_t us = NowMicros() - t0;
+  // After the read, with the bytes it returned: a read past EOF touches no block (and cannot
+  // grow the block map beyond the file).
+  if (t.mount->access != nullptr) t.mount->access->RecordRead(t.inner, offset, n.ok() ? *n : 0);
   t.mount->stats.Record(Fop::kRead, n.ok(), us);
   if (n.ok()) t.mount->stats.RecordRead(*n, us);
   return n;
