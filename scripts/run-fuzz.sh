@@ -23,14 +23,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 fixtures=${NYDUS_FIXTURES_DIR:-$root/../shared/fixtures/nydus}
 targets=${FUZZ_TARGETS:-"fuzz_bootstrap_v5 fuzz_bootstrap_v6 fuzz_blob_meta fuzz_http_request
-  fuzz_registry_config fuzz_manifest fuzz_tar_source fuzz_chunk_map"}
+  fuzz_registry_config fuzz_registry_auth fuzz_manifest fuzz_tar_source fuzz_chunk_map"}
 
 # FUZZ_RUNS is divided by this for the targets whose single run is slower (temp files and
 # mmap for fuzz_chunk_map, a whole `create` build per input for fuzz_tar_source) or that
 # reach their plateau early, so that the CI run (FUZZ_RUNS=250000) grows by under 3 minutes.
 run_divisor() {
   case $1 in
-    fuzz_registry_config | fuzz_manifest) echo 5 ;;  # 50000 runs
+    fuzz_registry_config | fuzz_registry_auth | fuzz_manifest) echo 5 ;;  # 50000 runs
     fuzz_chunk_map) echo 10 ;;                        # 25000 runs
     fuzz_tar_source) echo 50 ;;                       # 5000 runs
     *) echo 1 ;;
@@ -68,6 +68,16 @@ seed() {  # seed TARGET
       printf '{"host":"h","repo":"r","registry_token":"tok","mirrors":[{"host":"http://m","headers":{"k":"v"},"failure_limit":3}]}' > "$dir/registry"
       printf 'version = 2\nid = "d"\n[backend]\ntype = "localfs"\n[backend.localfs]\ndir = "/b"\nalt_dirs = ["/a"]\n[cache]\ntype = "blobcache"\n[cache.blobcache]\nwork_dir = "/c"\n[rafs]\nmode = "cached"\nbatch_size = 4096\n' > "$dir/toml"
       printf '{"device":{"backend":{"type":"registry","config":{"host":"h","repo":"r"}},"cache":{"type":"blobcache","config":{"work_dir":"/c"}}},"mode":"direct","digest_validate":true,"fs_prefetch":{"enable":true,"threads_count":4,"merging_size":131072}}' > "$dir/v1"
+      return ;;
+    fuzz_registry_auth)  # byte 0 picks the parser (0 challenge, 1 token, 2 URL, 3 Location,
+      # 4 escape, 5 error body)
+      printf '\000Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/ubuntu:pull"' > "$dir/bearer"
+      printf '\000Basic realm="a \\"quoted\\" realm", Bearer realm=x' > "$dir/basic"
+      printf '\001{"token":"abc","access_token":"def","expires_in":300,"issued_at":"2020-01-01T00:00:00Z"}' > "$dir/token"
+      printf '\002https://[::1]:5000/v2/library/x/blobs/sha256:00?x=y#f' > "$dir/url"
+      printf '\003http://127.0.0.1:5000/v2/r/blobs/uploads/\n/v2/r/blobs/uploads/uuid?_state=abc' > "$dir/location"
+      printf '\004library/ubuntu:pull,push /x?y' > "$dir/escape"
+      printf '\005{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:00"}]}' > "$dir/errors"
       return ;;
     fuzz_manifest)  # byte 0 picks the Content-Type (1: OCI manifest, 3: OCI index)
       local d=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef

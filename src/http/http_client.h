@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/redact.h"
 #include "base/result.h"
 
 namespace nydus::http {
@@ -72,8 +73,8 @@ struct Response {
 };
 
 // The URL with any user:password@ and the query string replaced by "..." (presigned storage
-// URLs carry signatures there): safe for logs and error messages.
-std::string RedactUrl(std::string_view url);
+// URLs carry signatures there): safe for logs and error messages (base/redact.h).
+using ::nydus::RedactUrl;
 
 // Counters of one client since it was created (monotonic; read without locking).
 struct ClientStats {

@@ -20,6 +20,16 @@ bool IsTokenChar(char c) {
          std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
+// At most 200 characters of `s`, each non-printable one (a newline that would forge a log
+// line, an escape sequence) as a space.
+std::string Printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 200)) {
+    out += std::isprint(static_cast<unsigned char>(c)) ? c : ' ';
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<AuthChallenge> ParseWwwAuthenticate(std::string_view h) {
@@ -143,16 +153,24 @@ Result<UrlParts> SplitUrl(std::string_view url) {
 }
 
 Result<std::string> ResolveLocation(const std::string& base_url, const std::string& location) {
+  std::string url;
   if (location.find("://") != std::string::npos) {
-    ASSIGN_OR_RETURN(UrlParts p, SplitUrl(location));
-    return p.ToString();
+    url = location;
+  } else {
+    ASSIGN_OR_RETURN(UrlParts base, SplitUrl(base_url));
+    if (location.starts_with("//")) {
+      url = base.scheme + ":" + location;
+    } else if (location.starts_with("/")) {
+      url = base.scheme + "://" + base.authority + location;
+    } else {  // relative to the directory of the base path
+      std::string path = base.rest.substr(0, base.rest.find('?'));
+      url = base.scheme + "://" + base.authority + path.substr(0, path.rfind('/') + 1) + location;
+    }
   }
-  ASSIGN_OR_RETURN(UrlParts base, SplitUrl(base_url));
-  if (location.starts_with("//")) return base.scheme + ":" + location;
-  if (location.starts_with("/")) return base.scheme + "://" + base.authority + location;
-  // Relative to the directory of the base path.
-  std::string path = base.rest.substr(0, base.rest.find('?'));
-  return base.scheme + "://" + base.authority + path.substr(0, path.rfind('/') + 1) + location;
+  // Whatever the form, the result must be a URL we would fetch ("//" alone has no host,
+  // "//user@host" carries user info).
+  ASSIGN_OR_RETURN(UrlParts p, SplitUrl(url));
+  return p.ToString();
 }
 
 std::string SummarizeErrorBody(std::string_view body) {
@@ -166,14 +184,10 @@ std::string SummarizeErrorBody(std::string_view body) {
           e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "";
       std::string msg =
           e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "";
-      return code.empty() ? msg : msg.empty() ? code : code + ": " + msg;
+      return Printable(code.empty() ? msg : msg.empty() ? code : code + ": " + msg);
     }
   }
-  std::string out;
-  for (char c : body.substr(0, 200)) {
-    out += std::isprint(static_cast<unsigned char>(c)) ? c : ' ';
-  }
-  return out;
+  return Printable(body);
 }
 
 }  // namespace nydus::registry

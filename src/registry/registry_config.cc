@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/redact.h"
+
 namespace nydus::registry {
 
 namespace {
@@ -211,20 +213,6 @@ Result<std::pair<std::string, std::string>> DecodeAuth(const std::string& auth) 
   return std::make_pair(plain->substr(0, colon), plain->substr(colon + 1));
 }
 
-namespace {
-// "http://user:pass@proxy:3128/x" → "http://<redacted>@proxy:3128/x": proxy and mirror URLs
-// may carry credentials. (http::RedactUrl does the same, but this file is also compiled
-// into the config fuzzer, which links only base.)
-std::string UrlWithoutUserinfo(std::string_view url) {
-  const size_t scheme = url.find("://");
-  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
-  const size_t end = std::min(url.find_first_of("/?#", start), url.size());
-  const size_t at = url.substr(0, end).rfind('@');
-  if (at == std::string_view::npos || at < start) return std::string(url);
-  return std::string(url.substr(0, start)) + "<redacted>" + std::string(url.substr(at));
-}
-}  // namespace
-
 std::string RegistryConfig::Describe() const {
   std::string out = (scheme == "http" ? "http://" : "https://") + host + "/v2/" + repo;
   out += auth.empty() ? " auth=none" : " auth=<redacted>";
@@ -235,8 +223,8 @@ std::string RegistryConfig::Describe() const {
          "s retry_limit=" + std::to_string(retry_limit);
   if (!blob_url_scheme.empty()) out += " blob_url_scheme=" + blob_url_scheme;
   if (!blob_redirected_host.empty()) out += " blob_redirected_host=" + blob_redirected_host;
-  if (!proxy.url.empty()) out += " proxy=" + UrlWithoutUserinfo(proxy.url);
-  for (const MirrorConfig& m : mirrors) out += " mirror=" + UrlWithoutUserinfo(m.host);
+  if (!proxy.url.empty()) out += " proxy=" + RedactUrl(proxy.url);
+  for (const MirrorConfig& m : mirrors) out += " mirror=" + RedactUrl(m.host);
   return out;
 }
 

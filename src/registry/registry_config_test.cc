@@ -63,14 +63,14 @@ TEST(RegistryConfigTest, DescribeDropsUrlCredentials) {
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   std::string d = p->Describe();
   EXPECT_EQ(d.find("proxypass"), std::string::npos) << d;
-  EXPECT_NE(d.find("proxy=http://<redacted>@proxy:3128/x"), std::string::npos) << d;
+  EXPECT_NE(d.find("proxy=http://...@proxy:3128/x?..."), std::string::npos) << d;
   Result<RegistryConfig> m = Parse(R"({"host": "h", "repo": "r",
     "mirrors": [{"host": "https://tok3n@m:65001"}, {"host": "http://a@b"}]})");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   d = m->Describe();
   EXPECT_EQ(d.find("tok3n"), std::string::npos) << d;
-  EXPECT_NE(d.find("mirror=https://<redacted>@m:65001"), std::string::npos) << d;
-  EXPECT_NE(d.find("mirror=http://<redacted>@b"), std::string::npos) << d;
+  EXPECT_NE(d.find("mirror=https://...@m:65001"), std::string::npos) << d;
+  EXPECT_NE(d.find("mirror=http://...@b"), std::string::npos) << d;
 }
 
 TEST(RegistryConfigTest, ErrorsNameTheDottedKey) {
@@ -189,6 +189,20 @@ TEST(RegistryAuthTest, TokenReplyAndUrls) {
                 R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})"),
             "UNAUTHORIZED: authentication required");
   EXPECT_EQ(SummarizeErrorBody("plain\ntext"), "plain text");
+}
+
+// Found by fuzz_registry_auth: a Location of "//" resolved to "http://" (no host), and a
+// registry's error message reached logs with its newlines and at any length.
+TEST(RegistryAuthTest, FuzzRegressions) {
+  EXPECT_FALSE(ResolveLocation("http://h/", "//").ok());
+  EXPECT_FALSE(ResolveLocation("http://h/", "//user:pw@evil/x").ok());
+  EXPECT_EQ(*ResolveLocation("http://h/a/b", "c?d"), "http://h/a/c?d");
+  EXPECT_EQ(
+      SummarizeErrorBody(R"({"errors":[{"code":"DENIED","message":"a\nINFO forged line"}]})"),
+      "DENIED: a INFO forged line");
+  std::string long_msg(5000, 'x');
+  EXPECT_EQ(SummarizeErrorBody(R"({"errors":[{"message":")" + long_msg + R"("}]})").size(),
+            200u);
 }
 
 }  // namespace
