@@ -62,24 +62,35 @@ Result<Bytes> BlobChunkSource::Fetch(const meta::ChunkInfo& chunk) {
 
 Result<ChunkLocation> BlobChunkSource::Locate(const meta::ChunkInfo& chunk) {
   RETURN_IF_ERROR(CheckDescriptor(chunk));
-  ASSIGN_OR_RETURN(BlobHandle handle, GetBlob(chunk.blob_index));
-  if (handle.ci == nullptr) {  // v5: the chunk record is the only description
+  if (!image_.IsV6()) {  // v5: the chunk record is the only description
+    RETURN_IF_ERROR(GetReader(chunk.blob_index).status());
     ChunkLocation loc{chunk.compressed_offset, chunk.compressed_size, chunk.compressed(),
                       chunk.uncompressed_offset};
     RETURN_IF_ERROR(CheckLocation(chunk, loc));
     return loc;
   }
-  // v6: the CI array says where chunk `index` is stored.
-  const std::vector<format::ChunkCompressInfo>& entries = handle.ci->entries;
-  if (chunk.index >= entries.size()) {
-    return Status::Corruption(Describe(chunk) + ": index beyond the CI array (" +
-                              std::to_string(entries.size()) + " entries)");
+  // v6: the CI array says where chunk `index` is stored. This runs for every chunk read
+  // (cache hits included): only the record is copied out under the slot's lock, no
+  // reference to the array is taken and nothing is allocated unless it fails.
+  format::ChunkCompressInfo ci;
+  ChunkLocation loc;
+  {
+    BlobSlot& slot = *slots_[chunk.blob_index];
+    std::lock_guard<std::mutex> lock(slot.mu);
+    RETURN_IF_ERROR(EnsureCi(slot, chunk.blob_index));
+    const std::vector<format::ChunkCompressInfo>& entries = slot.ci->entries;
+    if (chunk.index >= entries.size()) {
+      return Status::Corruption(Describe(chunk) + ": index beyond the CI array (" +
+                                std::to_string(entries.size()) + " entries)");
+    }
+    ci = entries[chunk.index];
+    loc.ci_generation = slot.ci->generation;
   }
-  const format::ChunkCompressInfo& ci = entries[chunk.index];
   if (ci.zran) return Status::NotSupported(Describe(chunk) + ": zran chunk");
-  ChunkLocation loc{ci.compressed_offset, ci.compressed_size, ci.compressed,
-                    ci.uncompressed_offset};
-  loc.ci_generation = handle.ci->generation;
+  loc.compressed_offset = ci.compressed_offset;
+  loc.compressed_size = ci.compressed_size;
+  loc.compressed = ci.compressed;
+  loc.uncompressed_offset = ci.uncompressed_offset;
   // Descriptors built from the CI array (NeighborChunks) have no digest and nothing to
   // compare with; a bootstrap chunk record carries its digest and its stored range.
   loc.ci_only = chunk.digest == Digest{} || chunk.compressed_size == 0;
@@ -143,7 +154,7 @@ Status BlobChunkSource::CheckLocation(const meta::ChunkInfo& chunk,
 Status BlobChunkSource::ReadStored(uint32_t blob_index, uint64_t offset, std::span<uint8_t> buf,
                                    const std::string& what) {
   if (blob_index >= slots_.size()) return Status::Internal(what + ": blob index out of range");
-  ASSIGN_OR_RETURN(std::shared_ptr<BlobReader> reader, GetReader(blob_index));
+  ASSIGN_OR_RETURN(BlobReader * reader, GetReader(blob_index));
   backend_reads_.fetch_add(1, std::memory_order_relaxed);
   RETURN_IF_ERROR(reader->ReadAt(offset, buf).WithContext(what));
   backend_bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
@@ -154,9 +165,14 @@ std::vector<meta::ChunkInfo> BlobChunkSource::NeighborChunks(uint32_t blob_index
                                                              uint64_t max_bytes) {
   std::vector<meta::ChunkInfo> out;
   if (!image_.IsV6() || blob_index >= slots_.size()) return out;
-  Result<BlobHandle> handle = GetBlob(blob_index);
-  if (!handle.ok() || handle->ci == nullptr) return out;
-  const std::vector<format::ChunkCompressInfo>& ci = handle->ci->entries;
+  std::shared_ptr<const CiArray> array;  // kept alive while used, even if dropped meanwhile
+  {
+    BlobSlot& slot = *slots_[blob_index];
+    std::lock_guard<std::mutex> lock(slot.mu);
+    if (!EnsureCi(slot, blob_index).ok()) return out;
+    array = slot.ci;
+  }
+  const std::vector<format::ChunkCompressInfo>& ci = array->entries;
   if (after >= ci.size()) return out;
   uint64_t end = ci[after].compressed_offset + ci[after].compressed_size;
   uint64_t bytes = 0;
@@ -181,41 +197,42 @@ std::vector<meta::ChunkInfo> BlobChunkSource::NeighborChunks(uint32_t blob_index
 Status BlobChunkSource::OpenReader(BlobSlot& slot, const meta::BlobInfo& blob) {
   if (slot.reader == nullptr) {
     ASSIGN_OR_RETURN(slot.reader, backend_->Open(blob.blob_id));
+    slot.open_reader.store(slot.reader.get(), std::memory_order_release);
   }
   return Status::OK();
 }
 
-Result<std::shared_ptr<BlobReader>> BlobChunkSource::GetReader(uint32_t blob_index) {
+Result<BlobReader*> BlobChunkSource::GetReader(uint32_t blob_index) {
   BlobSlot& slot = *slots_[blob_index];
+  // Once opened the reader is never replaced: no lock, so that data reads never wait for
+  // a CI array being (re)loaded under slot.mu.
+  if (BlobReader* reader = slot.open_reader.load(std::memory_order_acquire)) return reader;
   std::lock_guard<std::mutex> lock(slot.mu);
   RETURN_IF_ERROR(OpenReader(slot, image_.blobs[blob_index]));
-  return slot.reader;
+  return slot.reader.get();
 }
 
-Result<BlobChunkSource::BlobHandle> BlobChunkSource::GetBlob(uint32_t blob_index) {
-  BlobSlot& slot = *slots_[blob_index];
+Status BlobChunkSource::EnsureCi(BlobSlot& slot, uint32_t blob_index) {
   const meta::BlobInfo& blob = image_.blobs[blob_index];
-  std::lock_guard<std::mutex> lock(slot.mu);
   RETURN_IF_ERROR(OpenReader(slot, blob));
-  if (image_.IsV6() && slot.ci == nullptr) {
-    if (!slot.rejection.ok()) {
-      // The last CI read was rejected: read it again now only if the recovery budget allows.
-      auto now = std::chrono::steady_clock::now();
-      if (!CanRecover(slot, now)) return slot.rejection;
-      NoteRecovery(slot, now);
-    }
-    Result<std::shared_ptr<const CiArray>> ci = LoadCi(slot, blob);
-    if (!ci.ok()) {
-      // Damaged content is remembered (see above); anything else (I/O) is retried freely.
-      bool damaged = ci.status().code() == StatusCode::kCorruption;
-      if (damaged) LOG_WARN("CI array rejected: {}", ci.status().ToString());
-      slot.rejection = damaged ? ci.status() : Status::OK();
-      return ci.status();
-    }
-    slot.rejection = Status::OK();
-    slot.ci = std::move(ci).value();
+  if (slot.ci != nullptr) return Status::OK();
+  if (!slot.rejection.ok()) {
+    // The last CI read was rejected: read it again now only if the recovery budget allows.
+    auto now = std::chrono::steady_clock::now();
+    if (!CanRecover(slot, now)) return slot.rejection;
+    NoteRecovery(slot, now);
   }
-  return BlobHandle{slot.reader, slot.ci};
+  Result<std::shared_ptr<const CiArray>> ci = LoadCi(slot, blob);
+  if (!ci.ok()) {
+    // Damaged content is remembered (see above); anything else (I/O) is retried freely.
+    bool damaged = ci.status().code() == StatusCode::kCorruption;
+    if (damaged) LOG_WARN("CI array rejected: {}", ci.status().ToString());
+    slot.rejection = damaged ? ci.status() : Status::OK();
+    return ci.status();
+  }
+  slot.rejection = Status::OK();
+  slot.ci = std::move(ci).value();
+  return Status::OK();
 }
 
 bool BlobChunkSource::CanRecover(const BlobSlot& slot,
@@ -252,12 +269,12 @@ Result<std::shared_ptr<const BlobChunkSource::CiArray>> BlobChunkSource::LoadCi(
   std::string path = meta_dir_.empty() ? "" : BlobMetaPath(meta_dir_, blob.blob_id);
   auto loaded = LoadOrFetchBlobMeta(path, blob, read);
   if (!loaded.ok()) return loaded.status().WithContext("blob " + blob.blob_id);
-  if (loaded->ci.size() != blob.chunk_count) {
+  if (loaded->size() != blob.chunk_count) {
     return Status::Corruption("blob " + blob.blob_id + ": CI array has " +
-                              std::to_string(loaded->ci.size()) + " entries for " +
+                              std::to_string(loaded->size()) + " entries for " +
                               std::to_string(blob.chunk_count) + " chunks");
   }
-  ci->entries = std::move(loaded->ci);
+  ci->entries = std::move(loaded).value();
   return std::shared_ptr<const CiArray>(std::move(ci));
 }
 

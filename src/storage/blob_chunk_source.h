@@ -133,31 +133,31 @@ class BlobChunkSource {
   uint64_t meta_drops() const { return meta_drops_.load(); }
 
  private:
-  // One loaded CI array (v6). Immutable; shared by the slot and the readers using it.
+  // One loaded CI array (v6). Immutable; owned by the slot and shared with NeighborChunks
+  // while it builds descriptors from it (Locate copies the one record it needs).
   struct CiArray {
     std::vector<format::ChunkCompressInfo> entries;  // indexed by chunk index
     uint64_t generation = 0;
   };
   struct BlobSlot {
-    std::mutex mu;                       // serialises opening, loading and dropping
-    std::shared_ptr<BlobReader> reader;  // guarded by mu; never reset once set
-    std::shared_ptr<const CiArray> ci;   // guarded by mu; v6: reset when dropped
-    uint64_t generation = 0;             // guarded by mu: CI arrays loaded so far
-    Status rejection;                    // guarded by mu: why the last CI load was rejected
-    bool recovered = false;              // guarded by mu: last_recovery is set
+    // Serialises opening, loading and dropping, and guards the reads of `ci` (taken once
+    // per Locate; the CI is loaded under it, so Locate waits for a (re)load).
+    std::mutex mu;
+    std::shared_ptr<BlobReader> reader;             // guarded by mu; never reset once set
+    std::atomic<BlobReader*> open_reader{nullptr};  // reader.get() once set (lock-free reads)
+    std::shared_ptr<const CiArray> ci;              // guarded by mu; v6: reset when dropped
+    uint64_t generation = 0;                        // guarded by mu: CI arrays loaded so far
+    Status rejection;        // guarded by mu: why the last CI load was rejected
+    bool recovered = false;  // guarded by mu: last_recovery is set
     std::chrono::steady_clock::time_point last_recovery;  // guarded by mu
   };
-  struct BlobHandle {
-    std::shared_ptr<BlobReader> reader;
-    std::shared_ptr<const CiArray> ci;  // null for v5
-  };
-
-  // The blob's reader and (v6) CI array, opening / loading what is missing.
-  Result<BlobHandle> GetBlob(uint32_t blob_index);
-  // The blob's reader only.
-  Result<std::shared_ptr<BlobReader>> GetReader(uint32_t blob_index);
+  // The blob's reader, opened on first use; lock-free once open.
+  Result<BlobReader*> GetReader(uint32_t blob_index);
   // REQUIRES: slot.mu held.
   Status OpenReader(BlobSlot& slot, const meta::BlobInfo& blob);
+  // v6: opens the reader and loads the CI array into slot.ci when it is missing (bounded
+  // after a rejection, see the top comment); on OK slot.ci is set. REQUIRES: slot.mu held.
+  Status EnsureCi(BlobSlot& slot, uint32_t blob_index);
   Result<std::shared_ptr<const CiArray>> LoadCi(BlobSlot& slot, const meta::BlobInfo& blob);
   // Recovery budget of a blob (REQUIRES: slot.mu held): a drop, or a new read after a
   // rejected one, is allowed when none happened in the last meta_refetch_interval.

@@ -109,35 +109,35 @@ Result<std::vector<format::ChunkCompressInfo>> DecodeBlobMetaFile(const meta::Bl
   return ci;
 }
 
-Result<BlobMetaLoad> LoadOrFetchBlobMeta(const std::string& path, const meta::BlobInfo& blob,
-                                         const meta::BlobReadFn& read) {
-  BlobMetaLoad out;
+Result<std::vector<format::ChunkCompressInfo>> LoadOrFetchBlobMeta(const std::string& path,
+                                                                   const meta::BlobInfo& blob,
+                                                                   const meta::BlobReadFn& read) {
   if (!path.empty()) {
     // Bounded by the size rule before reading anything.
     Result<Bytes> file = ReadWholeFile(path, FileSizeFor(blob));
     if (file.ok()) {
       auto ci = DecodeBlobMetaFile(blob, *file);
-      if (ci.ok()) {
-        out.ci = std::move(ci).value();
-        return out;
-      }
+      if (ci.ok()) return ci;
       LOG_WARN("{}: {}; fetching the CI array again", path, ci.status().ToString());
     } else if (file.status().code() != StatusCode::kNotFound) {
       LOG_WARN("{}: {}; fetching the CI array again", path, file.status().ToString());
     }
   }
-  // Keep the raw bytes the reader fetches so that the copy can be written (and the ToC
-  // digests checked) without a second read; ReadBlobChunkInfos validates them first.
+  // The uncompressed image is needed only to check the ToC digests or to save a copy. Then
+  // keep the raw bytes the reader fetches, so that no second read is needed;
+  // ReadBlobChunkInfos validates them first.
+  const bool has_toc = blob.features & format::kBlobHasToc;
+  const bool keep = has_toc || !path.empty();
   Bytes raw;
   auto capture = [&](uint64_t off, std::span<uint8_t> buf) -> Status {
     RETURN_IF_ERROR(read(off, buf));
-    raw.assign(buf.begin(), buf.end());
-    out.fetched_bytes += buf.size();
+    if (keep) raw.assign(buf.begin(), buf.end());
     return Status::OK();
   };
-  ASSIGN_OR_RETURN(out.ci, meta::ReadBlobChunkInfos(blob, capture));
-  out.fetched = true;
-  RETURN_IF_ERROR(CheckCiLayout(blob, out.ci));
+  ASSIGN_OR_RETURN(std::vector<format::ChunkCompressInfo> out,
+                   meta::ReadBlobChunkInfos(blob, capture));
+  RETURN_IF_ERROR(CheckCiLayout(blob, out));
+  if (!keep) return out;
 
   const uint64_t csize = blob.ci_compressed_size, usize = blob.ci_uncompressed_size;
   if (raw.size() != csize + kHeader) {
@@ -154,7 +154,7 @@ Result<BlobMetaLoad> LoadOrFetchBlobMeta(const std::string& path, const meta::Bl
     return Status::Internal("blob meta: decompress CI again: " + st.message());
   }
   std::copy(raw.begin() + csize, raw.end(), file.end() - kHeader);
-  if (blob.features & format::kBlobHasToc) {
+  if (has_toc) {
     RETURN_IF_ERROR(VerifyAgainstToc(blob, read, ByteSpan(file.data(), usize),
                                      ByteSpan(file.data() + file.size() - kHeader, kHeader)));
   }

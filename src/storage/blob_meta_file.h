@@ -52,15 +52,10 @@ Result<std::vector<format::ChunkCompressInfo>> DecodeBlobMetaFile(const meta::Bl
 // chunks may share stored bytes.
 Status CheckCiLayout(const meta::BlobInfo& blob, std::span<const format::ChunkCompressInfo> ci);
 
-struct BlobMetaLoad {
-  std::vector<format::ChunkCompressInfo> ci;
-  bool fetched = false;  // read from the blob (not from the local copy)
-  uint64_t fetched_bytes = 0;
-};
-
 // `path` empty: no local copy, always read from the blob.
-Result<BlobMetaLoad> LoadOrFetchBlobMeta(const std::string& path, const meta::BlobInfo& blob,
-                                         const meta::BlobReadFn& read);
+Result<std::vector<format::ChunkCompressInfo>> LoadOrFetchBlobMeta(const std::string& path,
+                                                                   const meta::BlobInfo& blob,
+                                                                   const meta::BlobReadFn& read);
 
 // Deletes the local copy at `path` (absent is fine); errors are logged, not returned.
 void RemoveBlobMetaFile(const std::string& path);

@@ -32,7 +32,6 @@ using ::testing::HasSubstr;
 using testing::ChunkAt;
 using testing::EditedMetaFile;
 using testing::Expected;
-using testing::FlipBackend;
 using testing::PickChunk;
 using testing::TestImage;
 using testing::V6Image;
@@ -106,8 +105,8 @@ TEST_F(BlobMetaHealTest, FlipOnceThroughTheBlobCacheHeals) {
     SCOPED_TRACE(raw);
     TempDir dir;
     size_t k = PickChunk(*h_, /*odd=*/true);
-    FlipBackend flip(&mem_);
-    flip.Flip(h_->SizeBitOffset(k), 4, 1);
+    FaultyBackend flip(&mem_);
+    flip.FlipBit(kBlob, h_->SizeBitOffset(k), 4, /*count=*/1);
     ChunkReaderOptions o = testing::Options(/*validate_digest=*/true, /*cache_bytes=*/0);
     o.work_dir = dir.path();
     o.cache_compressed = raw;
@@ -118,7 +117,7 @@ TEST_F(BlobMetaHealTest, FlipOnceThroughTheBlobCacheHeals) {
       ASSERT_TRUE(n.ok()) << n.status().ToString();
       EXPECT_EQ(out, h_->contents[f]) << "file " << f;
     }
-    EXPECT_EQ(flip.remaining(), 0);  // the fault was applied
+    EXPECT_EQ(flip.flipped_reads(), 1u);  // the fault was applied
     EXPECT_EQ(reader.stats().meta_reads, 2u);
     ASSERT_OK_AND_ASSIGN(Bytes copy, ReadWholeFile(BlobMetaPath(dir.path(), kBlob)));
     EXPECT_EQ(copy, h_->meta_file);
@@ -130,8 +129,8 @@ TEST_F(BlobMetaHealTest, FlipOnceThroughTheBlobCacheHeals) {
 TEST_F(BlobMetaHealTest, OverlappingRecordIsRejectedAtFetch) {
   size_t k = PickChunk(*h_, /*odd=*/false);
   const meta::ChunkInfo& chunk = ChunkAt(*h_, k);
-  FlipBackend flip(&mem_);
-  flip.Flip(h_->SizeBitOffset(k), 4, 1);
+  FaultyBackend flip(&mem_);
+  flip.FlipBit(kBlob, h_->SizeBitOffset(k), 4, /*count=*/1);
   BlobChunkSource src(h_->image, &flip, /*validate_digest=*/false, dir_.path(), kNever);
   Result<Bytes> bad = src.Fetch(chunk);
   ASSERT_FALSE(bad.ok());
@@ -175,53 +174,64 @@ TEST_F(BlobMetaHealTest, PermanentDamageIsBounded) {
   }
 }
 
+// A blob with a ToC pinned by the blob table whose reads flip one bit once.
+class BlobMetaTocTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    h_ = TestImage(/*toc=*/true);
+    mem_.Put(kBlob, h_->blob);
+  }
+  // The source over the blob, whose next read covering blob byte `offset` has bit `bit`
+  // inverted.
+  std::unique_ptr<BlobChunkSource> SourceFlippingOnce(uint64_t offset, int bit) {
+    flip_.FlipBit(kBlob, offset, bit, /*count=*/1);
+    return std::make_unique<BlobChunkSource>(h_->image, &flip_, /*validate_digest=*/true,
+                                             dir_.path(), kNever);
+  }
+  std::string MetaPath() const { return BlobMetaPath(dir_.path(), kBlob); }
+
+  std::unique_ptr<V6Image> h_;
+  MemBackend mem_;
+  FaultyBackend flip_{&mem_};
+  TempDir dir_;
+};
+
 // With a ToC pinned by the blob table, the plausible flip is rejected when read: the CI's
 // sha256 differs from the ToC's blob.meta digest. Nothing is saved; the next access
 // reads the CI (and the ToC) again.
-TEST(BlobMetaTocTest, PlausibleFlipIsRejectedByTheTocDigest) {
-  auto h = TestImage(/*toc=*/true);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  TempDir dir;
-  size_t k = PickChunk(*h, /*odd=*/true);
-  const meta::ChunkInfo& chunk = ChunkAt(*h, k);
-  FlipBackend flip(&mem);
-  flip.Flip(h->SizeBitOffset(k), 4, 1);
-  BlobChunkSource src(h->image, &flip, /*validate_digest=*/true, dir.path(), kNever);
-  Result<Bytes> bad = src.Fetch(chunk);
+TEST_F(BlobMetaTocTest, PlausibleFlipIsRejectedByTheTocDigest) {
+  size_t k = PickChunk(*h_, /*odd=*/true);
+  const meta::ChunkInfo& chunk = ChunkAt(*h_, k);
+  auto src = SourceFlippingOnce(h_->SizeBitOffset(k), 4);
+  Result<Bytes> bad = src->Fetch(chunk);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
   EXPECT_THAT(bad.status().message(), HasSubstr("the ToC says"));
-  EXPECT_EQ(src.meta_reads(), 2u);  // the CI and the ToC
-  EXPECT_EQ(::access(BlobMetaPath(dir.path(), kBlob).c_str(), F_OK), -1);
+  EXPECT_EQ(src->meta_reads(), 2u);  // the CI and the ToC
+  EXPECT_EQ(::access(MetaPath().c_str(), F_OK), -1);
 
-  ASSERT_OK_AND_ASSIGN(Bytes good, src.Fetch(chunk));
-  EXPECT_EQ(good, Expected(*h, chunk));
-  EXPECT_EQ(src.meta_reads(), 4u);
-  ASSERT_OK_AND_ASSIGN(Bytes copy, ReadWholeFile(BlobMetaPath(dir.path(), kBlob)));
-  EXPECT_EQ(copy, h->meta_file);
-  for (const meta::ChunkInfo& c : h->chunks()) {
-    ASSERT_OK_AND_ASSIGN(Bytes got, src.Fetch(c));
-    EXPECT_EQ(got, Expected(*h, c));
+  ASSERT_OK_AND_ASSIGN(Bytes good, src->Fetch(chunk));
+  EXPECT_EQ(good, Expected(*h_, chunk));
+  EXPECT_EQ(src->meta_reads(), 4u);
+  ASSERT_OK_AND_ASSIGN(Bytes copy, ReadWholeFile(MetaPath()));
+  EXPECT_EQ(copy, h_->meta_file);
+  for (const meta::ChunkInfo& c : h_->chunks()) {
+    ASSERT_OK_AND_ASSIGN(Bytes got, src->Fetch(c));
+    EXPECT_EQ(got, Expected(*h_, c));
   }
 }
 
 // A damaged ToC (its digest no longer matches blob_toc_digest) rejects the CI too: with a
 // pinned ToC the CI cannot be verified without it.
-TEST(BlobMetaTocTest, DamagedPinnedTocRejectsTheCi) {
-  auto h = TestImage(/*toc=*/true);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  TempDir dir;
-  FlipBackend flip(&mem);
-  flip.Flip(h->blob.size() - 512 - 100, 0, 1);  // inside the blob.meta.header entry
-  BlobChunkSource src(h->image, &flip, /*validate_digest=*/true, dir.path(), kNever);
-  const meta::ChunkInfo& chunk = ChunkAt(*h, 0);
-  Result<Bytes> bad = src.Fetch(chunk);
+TEST_F(BlobMetaTocTest, DamagedPinnedTocRejectsTheCi) {
+  // Inside the blob.meta.header entry.
+  auto src = SourceFlippingOnce(h_->blob.size() - 512 - 100, 0);
+  const meta::ChunkInfo& chunk = ChunkAt(*h_, 0);
+  Result<Bytes> bad = src->Fetch(chunk);
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("blob_toc_digest"));
-  ASSERT_OK_AND_ASSIGN(Bytes good, src.Fetch(chunk));
-  EXPECT_EQ(good, Expected(*h, chunk));
+  ASSERT_OK_AND_ASSIGN(Bytes good, src->Fetch(chunk));
+  EXPECT_EQ(good, Expected(*h_, chunk));
 }
 
 // Restart: a damaged but well-formed copy is already on disk. The first use of the bad

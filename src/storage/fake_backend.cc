@@ -103,9 +103,9 @@ void FaultyBackend::Truncate(const std::string& id, uint64_t size) {
   truncated_[id] = size;
 }
 
-void FaultyBackend::FlipBit(const std::string& id, uint64_t offset, int bit) {
+void FaultyBackend::FlipBit(const std::string& id, uint64_t offset, int bit, int count) {
   std::lock_guard<std::mutex> lock(mu_);
-  flips_[id].push_back(Flip{offset, bit & 7});
+  flips_[id].push_back(Flip{offset, bit & 7, count});
 }
 
 void FaultyBackend::ClearFaults() {
@@ -156,7 +156,6 @@ std::optional<uint64_t> FaultyBackend::TruncatedSize(const std::string& id) cons
 Status FaultyBackend::ReadThrough(const std::string& id, BlobReader* base, uint64_t offset,
                                   std::span<uint8_t> buf) {
   uint64_t n = reads_.fetch_add(1) + 1;
-  std::vector<Flip> flips;
   std::optional<uint64_t> cut;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -169,7 +168,6 @@ Status FaultyBackend::ReadThrough(const std::string& id, BlobReader* base, uint6
     if (auto it = fail_nth_.find(n); it != fail_nth_.end()) return it->second;
     if (!fail_all_.ok()) return fail_all_;
     if (auto it = truncated_.find(id); it != truncated_.end()) cut = it->second;
-    if (auto it = flips_.find(id); it != flips_.end()) flips = it->second;
   }
   if (cut && !RangeInside(offset, buf.size(), *cut)) {
     uint64_t avail = offset < *cut ? *cut - offset : 0;
@@ -178,11 +176,21 @@ Status FaultyBackend::ReadThrough(const std::string& id, BlobReader* base, uint6
                            std::to_string(avail) + " of " + std::to_string(buf.size()) + " bytes");
   }
   RETURN_IF_ERROR(base->ReadAt(offset, buf));
-  for (const Flip& f : flips) {
-    if (f.offset >= offset && f.offset - offset < buf.size()) {
-      buf[f.offset - offset] ^= static_cast<uint8_t>(1u << f.bit);
+  // Flips apply to reads that returned data; a counted one is used up by the first
+  // `remaining` of them (decided under mu_, so concurrent reads never over-spend it).
+  bool flipped = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = flips_.find(id); it != flips_.end()) {
+      for (Flip& f : it->second) {
+        if (f.remaining == 0 || f.offset < offset || f.offset - offset >= buf.size()) continue;
+        if (f.remaining > 0) --f.remaining;
+        buf[f.offset - offset] ^= static_cast<uint8_t>(1u << f.bit);
+        flipped = true;
+      }
     }
   }
+  if (flipped) flipped_reads_.fetch_add(1);
   return Status::OK();
 }
 

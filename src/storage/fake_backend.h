@@ -66,8 +66,11 @@ class FaultyBackend : public BlobBackend {
   // crossing `size` fills the bytes before it and returns IOError ("short read").
   void Truncate(const std::string& id, uint64_t size);
   // Reads of blob `id` that cover byte `offset` return data with bit `bit` (0..7) of that
-  // byte inverted. The base blob is not modified.
-  void FlipBit(const std::string& id, uint64_t offset, int bit);
+  // byte inverted: every such read, or with `count` >= 0 only the next `count` of them (the
+  // faultproxy's `mode=flip&count=N`). The base blob is not modified.
+  void FlipBit(const std::string& id, uint64_t offset, int bit, int count = -1);
+  // Reads in which a flip set above was applied (one per read, however many bits).
+  uint64_t flipped_reads() const { return flipped_reads_.load(); }
   // Clears every fault set above.
   void ClearFaults();
 
@@ -88,6 +91,7 @@ class FaultyBackend : public BlobBackend {
   struct Flip {
     uint64_t offset;
     int bit;
+    int remaining;  // reads still to flip; negative: every read
   };
 
   // Called by Reader::ReadAt: counts the read, waits at the gate, applies faults.
@@ -98,6 +102,7 @@ class FaultyBackend : public BlobBackend {
   BlobBackend* const base_;
   std::atomic<uint64_t> reads_{0};
   std::atomic<uint64_t> opens_{0};
+  std::atomic<uint64_t> flipped_reads_{0};
 
   mutable std::mutex mu_;
   std::condition_variable gate_cv_;

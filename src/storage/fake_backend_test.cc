@@ -84,6 +84,24 @@ TEST(FaultyBackendTest, FlipBitOnlyInCoveringReads) {
   EXPECT_EQ(buf[0], 11);
 }
 
+TEST(FaultyBackendTest, CountedFlipOnlyInTheNextCoveringReads) {
+  MemBackend mem;
+  mem.Put("a", Iota(100));
+  FaultyBackend faulty(&mem);
+  faulty.FlipBit("a", 10, 0, /*count=*/2);
+  ASSERT_OK_AND_ASSIGN(auto r, faulty.Open("a"));
+  Bytes buf(5);
+  ASSERT_OK(r->ReadAt(20, buf));  // does not cover byte 10: not counted
+  EXPECT_EQ(faulty.flipped_reads(), 0u);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(r->ReadAt(8, buf));
+    EXPECT_EQ(buf[2], 10 ^ 1);
+  }
+  ASSERT_OK(r->ReadAt(8, buf));
+  EXPECT_EQ(buf[2], 10);
+  EXPECT_EQ(faulty.flipped_reads(), 2u);
+}
+
 TEST(FaultyBackendTest, HoldAndReleaseReads) {
   MemBackend mem;
   mem.Put("a", Iota(100));

@@ -1,6 +1,7 @@
 // Test-only helpers for the storage tests: fixture names, regular-file listing and a
-// hand-made v5-style image whose single blob is built here chunk by chunk (each chunk
-// compressed independently, kept raw when that does not shrink it, as RAFS builders do).
+// hand-made image (v5 here, v6 with its CI array in v6_test_image.h) whose single blob is
+// built chunk by chunk (each chunk compressed independently, kept raw when that does not
+// shrink it, as RAFS builders do).
 #pragma once
 
 #include <gmock/gmock.h>
@@ -68,8 +69,8 @@ inline Bytes PatternBytes(size_t size, uint32_t seed) {
   return out;
 }
 
-// A v5 image with one blob ("hand-blob-0") and one regular file per entry of `files`, the
-// blob bytes to serve it, and the file contents.
+// A hand-made image with one blob and one regular file per entry of `files`, the blob bytes
+// to serve it, and the file contents.
 struct HandImage {
   meta::Image image;
   Bytes blob;
@@ -78,17 +79,25 @@ struct HandImage {
   const meta::Inode& file(size_t i) const { return *image.root->children[i]->inode; }
 };
 
-inline std::unique_ptr<HandImage> MakeHandImage(std::vector<Bytes> files, uint32_t chunk_size,
-                                                format::Compressor algo,
-                                                format::Digester digester) {
-  auto h = std::make_unique<HandImage>();
+// What differs between the hand-made v5 and v6 images (v6_test_image.h).
+struct HandLayout {
+  uint32_t version = format::kRafsVersionV5;
+  std::string blob_id = "hand-blob-0";
+  uint64_t uncompressed_align = 1;  // v6 builders align chunks' uncompressed offsets to 4 KiB
+};
+
+// Fills `h` with the tree, chunk records and blob data (chunks only, stored back to back)
+// of `files`; image.blobs[0] describes the chunk data only.
+inline void BuildHandImage(HandImage* h, std::vector<Bytes> files, uint32_t chunk_size,
+                           format::Compressor algo, format::Digester digester,
+                           const HandLayout& layout = {}) {
   meta::Image& img = h->image;
-  img.version = format::kRafsVersionV5;
+  img.version = layout.version;
   img.chunk_size = chunk_size;
   img.compressor = algo;
   img.digester = digester;
   meta::BlobInfo blob;
-  blob.blob_id = "hand-blob-0";
+  blob.blob_id = layout.blob_id;
   blob.compressor = algo;
   blob.digester = digester;
   blob.chunk_size = chunk_size;
@@ -120,7 +129,7 @@ inline std::unique_ptr<HandImage> MakeHandImage(std::vector<Bytes> files, uint32
       c.uncompressed_offset = uoff;
       c.file_offset = off;
       c.index = index++;
-      uoff += len;
+      uoff = RoundUp(uoff + len, layout.uncompressed_align);
       h->blob.insert(h->blob.end(), stored.begin(), stored.end());
       node->inode->chunks.push_back(c);
     }
@@ -131,6 +140,14 @@ inline std::unique_ptr<HandImage> MakeHandImage(std::vector<Bytes> files, uint32
   blob.uncompressed_size = uoff;
   img.blobs.push_back(blob);
   h->contents = std::move(files);
+}
+
+// The v5 image of `files` in blob "hand-blob-0".
+inline std::unique_ptr<HandImage> MakeHandImage(std::vector<Bytes> files, uint32_t chunk_size,
+                                                format::Compressor algo,
+                                                format::Digester digester) {
+  auto h = std::make_unique<HandImage>();
+  BuildHandImage(h.get(), std::move(files), chunk_size, algo, digester);
   return h;
 }
 
