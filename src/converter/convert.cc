@@ -158,14 +158,49 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
              Elapsed(t0));
   }
 
-  // A status line on a terminal: bytes pulled (the layer files as they grow), packs built,
-  // blobs pushed.
-  uint64_t total_bytes = 0;
-  for (const auto& l : layers) total_bytes += l.size;
+  const std::string pack_dir = work + "/packs";
+  RETURN_IF_ERROR(MakeDirs(pack_dir));
+
+  // Everything the pool tasks below share is declared before the pools: on any return the
+  // pools are destroyed (their destructors run every queued task and join) before it is.
   std::atomic<size_t> n_packed{0}, n_pushed{0};
+  std::mutex mu;
+  Status failure;                                  // the first error of any step, guarded by mu
+  std::map<std::string, std::string> built_blobs;  // blob id → path, guarded by mu
+  // Set with the first error: downloads, packs and pushes not begun are skipped.
+  std::atomic<bool> cancel{false};
+  auto fail = [&](const Status& st) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (failure.ok()) failure = st;
+    cancel = true;
+  };
+  // 2. Downloads, concurrently; the builder consumes them in order as they complete. A digest
+  //    the manifest lists twice is downloaded once (two writers of one file would race).
+  std::vector<std::promise<Status>> downloaded(layers.size());
+  std::vector<std::shared_future<Status>> ready(layers.size());
+  std::map<std::string, size_t> first_of;  // layer digest → the index that downloads it
+  std::vector<size_t> to_download;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto [it, fresh] = first_of.emplace(layers[i].digest, i);
+    if (fresh) {
+      ready[i] = downloaded[i].get_future().share();
+      to_download.push_back(i);
+    } else {
+      ready[i] = ready[it->second];
+    }
+  }
+  std::vector<std::promise<Result<LayerBuild>>> packed(layers.size());
+  std::vector<std::future<Result<LayerBuild>>> pack_results;
+  for (auto& p : packed) pack_results.push_back(p.get_future());
+
+  // A status line on a terminal: bytes pulled (the layer files as they grow: a stat per layer
+  // every 100 ms), packs built, blobs pushed.
+  uint64_t total_bytes = 0;
+  for (size_t i : to_download) total_bytes += layers[i].size;
   StatusTicker ticker([&] {
     uint64_t pulled = 0;
-    for (const auto& l : layers) {
+    for (size_t i : to_download) {
+      const Descriptor& l = layers[i];
       pulled += std::min<uint64_t>(l.size, FileSize(layer_dir + "/" + l.digest.substr(7)));
     }
     // The bar: pulling, packing and pushing count a third each.
@@ -177,13 +212,13 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
            std::to_string(layers.size()) + " pushed " + std::to_string(n_pushed.load());
   });
 
-  // 2. Downloads, concurrently; the builder consumes them in order as they complete.
-  std::vector<std::promise<Status>> downloaded(layers.size());
-  std::vector<std::shared_future<Status>> ready;
-  for (auto& p : downloaded) ready.push_back(p.get_future().share());
-  ThreadPool pool(std::max<size_t>(1, std::min(o.download_threads, layers.size())));
-  for (size_t i = 0; i < layers.size(); ++i) {
+  ThreadPool pool(std::max<size_t>(1, std::min(o.download_threads, to_download.size())));
+  for (size_t i : to_download) {
     pool.Submit([&, i] {
+      if (cancel.load()) {
+        downloaded[i].set_value(Status::Unavailable("not downloaded: another step failed"));
+        return;
+      }
       auto t0 = Clock::now();
       const Descriptor& l = layers[i];
       std::string path = layer_dir + "/" + l.digest.substr(7);
@@ -195,6 +230,8 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
       }
       if (st.ok()) {
         LOG_INFO("[SOUR] Mount layer digest={} size={} elapsed={}", l.digest, *n, Elapsed(t0));
+      } else {
+        fail(st);
       }
       downloaded[i].set_value(st);
     });
@@ -203,40 +240,31 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
   // 3. Pack every layer on its own as soon as it is downloaded (packs are independent, so
   //    they run concurrently); 4. push each new blob as soon as its pack is done; chain the
   //    packs, lowest first, into the per-layer image bootstraps.
-  const std::string pack_dir = work + "/packs";
-  RETURN_IF_ERROR(MakeDirs(pack_dir));
   ThreadPool push_pool(2);
-  std::mutex push_mu;
-  std::vector<Status> push_errors;
-  std::map<std::string, std::string> built_blobs;  // blob id → path
   // Pushes a pack's new blob (once per id) as soon as the pack is done.
   auto push_blob = [&](const std::string& id) {
     std::string path = blob_dir + "/" + id;
     {
-      std::lock_guard<std::mutex> lock(push_mu);
+      std::lock_guard<std::mutex> lock(mu);
       if (!built_blobs.emplace(id, path).second) return;
     }
     push_pool.Submit([&, id, path] {
+      if (cancel.load()) return;  // the conversion failed: the manifest will not be pushed
       Status ps = PushFile(*dst, same_registry ? src.get() : nullptr, path, "sha256:" + id,
                            "[BLOB]", "Push blob");
-      if (!ps.ok()) {
-        std::lock_guard<std::mutex> lock(push_mu);
-        push_errors.push_back(ps);
-      } else {
+      if (ps.ok()) {
         ++n_pushed;
+      } else {
+        fail(ps);
       }
     });
   };
-  std::atomic<bool> cancel{false};
-  std::vector<std::promise<Result<LayerBuild>>> packed(layers.size());
-  std::vector<std::future<Result<LayerBuild>>> pack_results;
-  for (auto& p : packed) pack_results.push_back(p.get_future());
   const size_t cores = std::max(1u, std::thread::hardware_concurrency());
   ThreadPool build_pool(std::max<size_t>(1, std::min(cores, layers.size())));
   for (size_t i = 0; i < layers.size(); ++i) {
     build_pool.Submit([&, i] {
       Status st = ready[i].get();
-      if (st.ok() && cancel.load()) st = Status::Unavailable("not built: an earlier layer failed");
+      if (st.ok() && cancel.load()) st = Status::Unavailable("not built: another step failed");
       if (!st.ok()) {
         packed[i].set_value(st);
         return;
@@ -253,8 +281,8 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
         ++n_packed;
         if (!built->new_blob_id.empty()) push_blob(built->new_blob_id);
       } else {
-        cancel = true;
         built = built.status().WithContext("build layer " + layers[i].digest);
+        fail(built.status());
       }
       packed[i].set_value(std::move(built));
     });
@@ -262,21 +290,16 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
 
   std::string parent;
   LayerBuild last;
-  Status failure;
+  // Every future is waited for, so no task outlives the loop with work left; a failed step
+  // (recorded by fail()) is what Convert returns, not the "skipped" of the steps after it.
   for (size_t i = 0; i < layers.size(); ++i) {
     Result<LayerBuild> pack = pack_results[i].get();
-    if (!pack.ok()) {
-      if (failure.ok()) failure = pack.status();
-      cancel = true;
-      continue;  // drain the other futures before the pools go away
-    }
-    if (!failure.ok()) continue;
+    if (!pack.ok() || cancel.load()) continue;
     const std::string hex = layers[i].digest.substr(7);
     const std::string boot = boot_dir + "/" + std::to_string(i + 1) + "-sha256:" + hex;
     auto merged = MergeOnto(o, parent, *pack, boot, blob_dir, boot + "-output.json");
     if (!merged.ok()) {
-      failure = merged.status().WithContext("merge layer " + layers[i].digest);
-      cancel = true;
+      fail(merged.status().WithContext("merge layer " + layers[i].digest));
       continue;
     }
     parent = merged->bootstrap;
@@ -286,7 +309,6 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
   pool.Wait();
   push_pool.Wait();
   if (!failure.ok()) return failure;
-  if (!push_errors.empty()) return push_errors.front();
 
   // Blobs the final bootstrap references but we did not build (chunk dict) must be there.
   ConvertResult res;

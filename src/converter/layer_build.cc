@@ -84,7 +84,8 @@ Status WriteBlobList(const ConvertOptions& o, const std::string& boot,
   j["trace"] = Json::object();
   j["fs_version"] = std::to_string(o.fs_version);
   j["compressor"] = o.compressor;
-  return WriteWholeFile(json_out, AsBytes(j.dump(2)));
+  // Paths need not be UTF-8: replace what is not instead of throwing from a pool thread.
+  return WriteWholeFile(json_out, AsBytes(j.dump(2, ' ', false, Json::error_handler_t::replace)));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -27,23 +28,24 @@ namespace nydus::converter {
 
 namespace {
 
-bool IsFuseMount(const std::string& mountpoint) {
-  char real[PATH_MAX];
-  if (!::realpath(mountpoint.c_str(), real)) return false;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ss(line);
-    std::string f[5];
-    for (auto& x : f) ss >> x;
-    if (f[4] != real) continue;
-    auto dash = line.find(" - ");
-    if (dash != std::string::npos && line.compare(dash + 3, 4, "fuse") == 0) return true;
+// mountinfo escapes space, tab, newline and backslash in paths as \ooo.
+std::string UnescapeMountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+        s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
   }
-  return false;
+  return out;
 }
 
-std::string Tail(const std::string& path) {
+}  // namespace
+
+std::string LogTail(const std::string& path) {
   auto data = ReadWholeFile(path, 64 << 20);
   if (!data.ok()) return "";
   std::string s(data->begin(), data->end());
@@ -51,7 +53,35 @@ std::string Tail(const std::string& path) {
   return s;
 }
 
-}  // namespace
+std::vector<MountEntry> ListMounts() {
+  std::vector<MountEntry> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  // "36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
+  while (std::getline(in, line)) {
+    std::istringstream ss(line);
+    std::string f[5];
+    for (auto& x : f) ss >> x;
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream rest(line.substr(dash + 3));
+    MountEntry e;
+    rest >> e.fs_type;
+    e.mountpoint = UnescapeMountinfo(f[4]);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string MountedFsType(const std::string& path) {
+  char real[PATH_MAX];
+  const std::string p = ::realpath(path.c_str(), real) ? std::string(real) : path;
+  std::string type;
+  for (const auto& m : ListMounts()) {
+    if (m.mountpoint == p) type = m.fs_type;  // the last one is on top
+  }
+  return type;
+}
 
 Status MakeDirs(const std::string& path) {
   std::string cur;
@@ -122,51 +152,80 @@ std::string FindNydusd(const std::string& flag) {
   return "nydusd";
 }
 
-Result<pid_t> StartNydusd(const std::string& nydusd, const MountPrep& prep,
-                          const std::string& mountpoint, const std::string& log_file,
-                          int timeout_ms) {
-  ::mkdir(mountpoint.c_str(), 0755);
-  std::vector<std::string> args = {nydusd,         "--config",    prep.config_path,
-                                   "--mountpoint", mountpoint,    "--bootstrap",
-                                   prep.bootstrap, "--log-level", "info"};
+Result<pid_t> LaunchNydusd(const NydusdLaunch& l) {
+  ::mkdir(l.mountpoint.c_str(), 0755);
+  std::vector<std::string> args = {l.nydusd,      "--config",    l.config_path,
+                                   "--mountpoint", l.mountpoint, "--bootstrap",
+                                   l.bootstrap,    "--log-level", l.log_level};
+  if (!l.api_socket.empty()) args.insert(args.end(), {"--apisock", l.api_socket});
+  if (l.fuse_threads > 0) args.insert(args.end(), {"--fuse-threads", std::to_string(l.fuse_threads)});
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
   // The environment, with IMAGE_PULL_AUTH carrying the credentials when there are any.
   std::vector<std::string> env_store;
   for (char** e = environ; *e != nullptr; ++e) {
-    if (prep.auth.empty() || !std::string_view(*e).starts_with("IMAGE_PULL_AUTH=")) {
-      env_store.emplace_back(*e);
-    }
+    const bool pull_auth = std::string_view(*e).starts_with("IMAGE_PULL_AUTH=");
+    if (!pull_auth || (l.auth.empty() && l.inherit_pull_auth)) env_store.emplace_back(*e);
   }
-  if (!prep.auth.empty()) env_store.push_back("IMAGE_PULL_AUTH=" + prep.auth);
+  if (!l.auth.empty()) env_store.push_back("IMAGE_PULL_AUTH=" + l.auth);
   std::vector<char*> envp;
   for (auto& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, l.log_file.c_str(),
+                                   O_WRONLY | O_CREAT | (l.append_log ? O_APPEND : O_TRUNC), 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  // The caller may block SIGINT/SIGTERM (to sigwait on them) and ignore SIGPIPE; both are
+  // inherited through exec, and a nydusd with SIGTERM blocked would never see StopNydusd's.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGHUP}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (l.own_session) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&attr, flags);
   pid_t pid;
-  int rc = posix_spawnp(&pid, nydusd.c_str(), &fa, nullptr, argv.data(), envp.data());
+  int rc = posix_spawnp(&pid, l.nydusd.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return Status::FromErrno(rc, "start " + nydusd);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Status::FromErrno(rc, "start " + l.nydusd);
   auto t0 = std::chrono::steady_clock::now();
-  while (!IsFuseMount(mountpoint)) {
+  while (!IsFuseMount(l.mountpoint)) {
     int ws;
     if (::waitpid(pid, &ws, WNOHANG) == pid) {
-      return Status::Unavailable("nydusd exited before mounting " + mountpoint + "; log:\n" +
-                                 Tail(log_file));
+      return Status::Unavailable("nydusd exited before mounting " + l.mountpoint + "; log:\n" +
+                                 LogTail(l.log_file));
     }
-    if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(timeout_ms)) {
-      StopNydusd(pid, mountpoint);
-      return Status::Unavailable("nydusd did not mount " + mountpoint + " in time; log:\n" +
-                                 Tail(log_file));
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(l.timeout_ms)) {
+      StopNydusd(pid, l.mountpoint);
+      return Status::Unavailable("nydusd did not mount " + l.mountpoint + " in time; log:\n" +
+                                 LogTail(l.log_file));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return pid;
+}
+
+Result<pid_t> StartNydusd(const std::string& nydusd, const MountPrep& prep,
+                          const std::string& mountpoint, const std::string& log_file,
+                          int timeout_ms) {
+  NydusdLaunch l;
+  l.nydusd = nydusd;
+  l.config_path = prep.config_path;
+  l.bootstrap = prep.bootstrap;
+  l.mountpoint = mountpoint;
+  l.log_file = log_file;
+  l.auth = prep.auth;
+  l.timeout_ms = timeout_ms;
+  return LaunchNydusd(l);
 }
 
 void StopNydusd(pid_t pid, const std::string& mountpoint) {

@@ -3,13 +3,15 @@
 // layer unpacked to <work>/image.boot, and a nydusd v1 config <work>/registry.json (registry
 // backend for the target repository, blobcache in <work>/cache, xattrs on; the docker-config
 // credentials go to nydusd through IMAGE_PULL_AUTH, not the file); plus spawning / waiting
-// for / stopping a nydusd process.
+// for / stopping a nydusd process (shared with the snapshotter, which runs one per image), and
+// the mount table helpers that takes.
 // Thread-safety: free functions; the spawned process is the caller's to stop.
 #pragma once
 
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "converter/image_ref.h"
@@ -42,13 +44,54 @@ Status MakeDirs(const std::string& path);
 // The nydusd to run: `flag` if set, else the one next to this executable, else "nydusd".
 std::string FindNydusd(const std::string& flag);
 
-// Starts nydusd in the background (output to `log_file`) and waits up to `timeout_ms` for
-// `mountpoint` to become a FUSE mount. On failure the process is stopped and the tail of the
-// log is part of the error.
+// One nydusd process to start (LaunchNydusd): a single-image FUSE mount.
+struct NydusdLaunch {
+  std::string nydusd;  // binary (PATH lookup when it has no '/')
+  std::string config_path;
+  std::string bootstrap;
+  std::string mountpoint;  // created if missing
+  std::string log_file;    // nydusd's stdout and stderr (mode 0600)
+  bool append_log = false;  // else truncated
+  std::string api_socket;   // --apisock; "" = none
+  std::string log_level = "info";
+  int fuse_threads = 0;  // --fuse-threads; 0 = nydusd's default
+  // base64("user:password") for IMAGE_PULL_AUTH. "" = none: an IMAGE_PULL_AUTH of our own
+  // environment is passed on only when inherit_pull_auth.
+  std::string auth;
+  bool inherit_pull_auth = true;
+  // A session of its own (setsid): signals to the caller's process group do not reach it.
+  bool own_session = false;
+  int timeout_ms = 30000;
+};
+
+// Starts nydusd in the background and waits up to `timeout_ms` for its mountpoint to become a
+// FUSE mount. The child gets an empty signal mask and default SIGINT/SIGTERM/SIGPIPE actions
+// whatever the caller blocked or ignored. On failure the process is stopped (and reaped) and
+// the tail of the log is part of the Unavailable error.
+Result<pid_t> LaunchNydusd(const NydusdLaunch& launch);
+
+// LaunchNydusd for a MountPrep (nydusify check / tests): its config, bootstrap and auth.
 Result<pid_t> StartNydusd(const std::string& nydusd, const MountPrep& prep,
                           const std::string& mountpoint, const std::string& log_file,
                           int timeout_ms = 30000);
-// SIGTERM, wait up to 10 s, then SIGKILL and a lazy unmount.
+// For a child of this process: SIGTERM, wait up to 10 s, then SIGKILL; reaps it and lazily
+// unmounts `mountpoint` if a FUSE filesystem is still there.
 void StopNydusd(pid_t pid, const std::string& mountpoint);
+
+// The last (up to) 2000 bytes of a log file, "" if unreadable.
+std::string LogTail(const std::string& path);
+
+// The mount table of this process (/proc/self/mountinfo), in mount order, with the octal
+// escapes of mount points decoded.
+struct MountEntry {
+  std::string mountpoint;
+  std::string fs_type;  // "fuse.nydusd", "overlay", ...
+};
+std::vector<MountEntry> ListMounts();
+// The fs type mounted on top exactly at `path` (resolved with realpath), "" if none.
+std::string MountedFsType(const std::string& path);
+inline bool IsFuseMount(const std::string& path) {
+  return MountedFsType(path).rfind("fuse", 0) == 0;
+}
 
 }  // namespace nydus::converter

@@ -20,6 +20,27 @@ Status GetString(const toml::node& n, const std::string& key, std::string* out) 
   return Status::OK();
 }
 
+// One key by its dotted name ("root", "daemon.nydusd_path"); unknown ones become warnings.
+Status ApplyKey(const std::string& key, const toml::node& n, SnapshotterConfig* cfg) {
+  if (key == "root") return GetString(n, key, &cfg->root);
+  if (key == "address") return GetString(n, key, &cfg->address);
+  if (key == "daemon.nydusd_path") return GetString(n, key, &cfg->nydusd_path);
+  if (key == "daemon.nydusd_config") return GetString(n, key, &cfg->nydusd_config);
+  if (key == "log.level") return GetString(n, key, &cfg->log_level);
+  if (key == "version") {
+    auto v = n.value<int64_t>();
+    return v && *v == 1 ? Status::OK() : WrongType(key, "1");
+  }
+  if (key == "daemon.threads_number") {
+    auto v = n.value<int64_t>();
+    if (!v || *v < 0 || *v > 1024) return WrongType(key, "an integer in [0, 1024]");
+    cfg->threads_number = static_cast<int>(*v);
+    return Status::OK();
+  }
+  cfg->warnings.push_back(key);
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ApplyConfigToml(const std::string& text, SnapshotterConfig* cfg) {
@@ -34,34 +55,14 @@ Status ApplyConfigToml(const std::string& text, SnapshotterConfig* cfg) {
   }
   for (const auto& [k, node] : table) {
     const std::string key(k.str());
-    if (key == "root") {
-      RETURN_IF_ERROR(GetString(node, key, &cfg->root));
-    } else if (key == "address") {
-      RETURN_IF_ERROR(GetString(node, key, &cfg->address));
-    } else if (key == "version") {
-      auto v = node.value<int64_t>();
-      if (!v || *v != 1) return WrongType(key, "1");
-    } else if (key == "daemon" || key == "log") {
-      const toml::table* sub = node.as_table();
-      if (sub == nullptr) return WrongType(key, "a table");
-      for (const auto& [sk, sn] : *sub) {
-        const std::string skey = key + "." + std::string(sk.str());
-        if (skey == "daemon.nydusd_path") {
-          RETURN_IF_ERROR(GetString(sn, skey, &cfg->nydusd_path));
-        } else if (skey == "daemon.nydusd_config") {
-          RETURN_IF_ERROR(GetString(sn, skey, &cfg->nydusd_config));
-        } else if (skey == "daemon.threads_number") {
-          auto v = sn.value<int64_t>();
-          if (!v || *v < 0 || *v > 1024) return WrongType(skey, "an integer in [0, 1024]");
-          cfg->threads_number = static_cast<int>(*v);
-        } else if (skey == "log.level") {
-          RETURN_IF_ERROR(GetString(sn, skey, &cfg->log_level));
-        } else {
-          cfg->warnings.push_back(skey);
-        }
-      }
-    } else {
-      cfg->warnings.push_back(key);
+    if (key != "daemon" && key != "log") {
+      RETURN_IF_ERROR(ApplyKey(key, node, cfg));
+      continue;
+    }
+    const toml::table* sub = node.as_table();
+    if (sub == nullptr) return WrongType(key, "a table");
+    for (const auto& [sk, sn] : *sub) {
+      RETURN_IF_ERROR(ApplyKey(key + "." + std::string(sk.str()), sn, cfg));
     }
   }
   return Status::OK();

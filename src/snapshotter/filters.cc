@@ -2,29 +2,8 @@
 #include "snapshotter/filters.h"
 
 #include <cctype>
-#include <regex>
 
 namespace nydus::snapshotter {
-
-const char* KindName(Kind k) {
-  switch (k) {
-    case Kind::kView:
-      return "view";
-    case Kind::kActive:
-      return "active";
-    case Kind::kCommitted:
-      return "committed";
-    default:
-      return "unknown";
-  }
-}
-
-Result<Kind> ParseKind(std::string_view s) {
-  if (s == "view") return Kind::kView;
-  if (s == "active") return Kind::kActive;
-  if (s == "committed") return Kind::kCommitted;
-  return Status::InvalidArgument("unknown snapshot kind '" + std::string(s) + "'");
-}
 
 namespace {
 
@@ -138,7 +117,7 @@ Result<Filter> Filter::Parse(std::string_view expr) {
       }
       if (t.op == Term::kRegex) {
         try {
-          std::regex re(t.value);
+          t.re = std::make_shared<const std::regex>(t.value);
         } catch (const std::regex_error&) {
           return sc.Error("invalid regular expression '" + t.value + "'");
         }
@@ -167,7 +146,7 @@ bool Filter::Match(const SnapshotInfo& info) const {
         if (present && v == t.value) return false;
         break;
       case Term::kRegex:
-        if (!present || !std::regex_search(v, std::regex(t.value))) return false;
+        if (!present || !std::regex_search(v, *t.re)) return false;
         break;
     }
   }

@@ -11,6 +11,8 @@
 // Thread-safety: a parsed Filter is immutable.
 #pragma once
 
+#include <memory>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +31,7 @@ class Filter {
     std::vector<std::string> path;  // {"labels", "containerd.io/snapshot.ref"}
     enum Op { kPresent, kEq, kNe, kRegex } op = kPresent;
     std::string value;
+    std::shared_ptr<const std::regex> re;  // kRegex: `value` compiled once, at Parse
   };
   const std::vector<Term>& terms() const { return terms_; }
 

@@ -78,33 +78,26 @@ class SnapshotsService final : public pb::Snapshots::Service {
   grpc::Status Prepare(grpc::ServerContext*, const pb::PrepareSnapshotRequest* req,
                        pb::PrepareSnapshotResponse* resp) override {
     LOG_DEBUG("Prepare key={} parent={} labels={}", req->key(), req->parent(), req->labels_size());
-    auto r = s_->Prepare(req->key(), req->parent(), ToLabels(req->labels()));
-    if (!r.ok()) return Fail("Prepare " + req->key(), r.status());
-    ToProto(*r, resp->mutable_mounts());
-    return grpc::Status::OK;
+    return Answer("Prepare " + req->key(),
+                  s_->Prepare(req->key(), req->parent(), ToLabels(req->labels())), resp);
   }
 
   grpc::Status View(grpc::ServerContext*, const pb::ViewSnapshotRequest* req,
                     pb::ViewSnapshotResponse* resp) override {
-    auto r = s_->View(req->key(), req->parent(), ToLabels(req->labels()));
-    if (!r.ok()) return Fail("View " + req->key(), r.status());
-    ToProto(*r, resp->mutable_mounts());
-    return grpc::Status::OK;
+    return Answer("View " + req->key(),
+                  s_->View(req->key(), req->parent(), ToLabels(req->labels())), resp);
   }
 
   grpc::Status Mounts(grpc::ServerContext*, const pb::MountsRequest* req,
                       pb::MountsResponse* resp) override {
-    auto r = s_->Mounts(req->key());
-    if (!r.ok()) return Fail("Mounts " + req->key(), r.status());
-    ToProto(*r, resp->mutable_mounts());
-    return grpc::Status::OK;
+    return Answer("Mounts " + req->key(), s_->Mounts(req->key()), resp);
   }
 
   grpc::Status Commit(grpc::ServerContext*, const pb::CommitSnapshotRequest* req,
                       google::protobuf::Empty*) override {
     LOG_DEBUG("Commit key={} name={}", req->key(), req->name());
-    Status st = s_->Commit(req->name(), req->key(), ToLabels(req->labels()));
-    return st.ok() ? grpc::Status::OK : Fail("Commit " + req->key(), st);
+    return Answer("Commit " + req->key(),
+                  s_->Commit(req->name(), req->key(), ToLabels(req->labels())));
   }
 
   grpc::Status Remove(grpc::ServerContext*, const pb::RemoveSnapshotRequest* req,
@@ -114,8 +107,7 @@ class SnapshotsService final : public pb::Snapshots::Service {
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           "cannot remove snapshot '" + req->key() + "' with children");
     }
-    Status st = s_->Remove(req->key());
-    return st.ok() ? grpc::Status::OK : Fail("Remove " + req->key(), st);
+    return Answer("Remove " + req->key(), s_->Remove(req->key()));
   }
 
   grpc::Status Stat(grpc::ServerContext*, const pb::StatSnapshotRequest* req,
@@ -163,11 +155,23 @@ class SnapshotsService final : public pb::Snapshots::Service {
 
   grpc::Status Cleanup(grpc::ServerContext*, const pb::CleanupRequest*,
                        google::protobuf::Empty*) override {
-    Status st = s_->Cleanup();
-    return st.ok() ? grpc::Status::OK : Fail("Cleanup", st);
+    return Answer("Cleanup", s_->Cleanup());
   }
 
  private:
+  // The answer of a call that returns mounts (Prepare, View, Mounts).
+  template <typename Resp>
+  static grpc::Status Answer(const std::string& what, const Result<std::vector<MountSpec>>& r,
+                             Resp* resp) {
+    if (!r.ok()) return Fail(what, r.status());
+    ToProto(*r, resp->mutable_mounts());
+    return grpc::Status::OK;
+  }
+  // The answer of a call that returns nothing (Commit, Remove, Cleanup).
+  static grpc::Status Answer(const std::string& what, const Status& st) {
+    return st.ok() ? grpc::Status::OK : Fail(what, st);
+  }
+
   static grpc::Status Fail(const std::string& what, const Status& st) {
     if (st.code() == StatusCode::kAlreadyExists || st.code() == StatusCode::kNotFound) {
       LOG_DEBUG("{}: {}", what, st.ToString());

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 
 #include "base/file_util.h"
@@ -68,7 +69,9 @@ Result<SnapshotInfo> DecodeSnapshotInfo(const std::string& text) {
   auto k = ParseKind(kind);
   if (!k.ok()) return Status::Corruption(k.status().message());
   info.kind = *k;
-  if (info.id.empty() || info.id.find_first_not_of("0123456789") != std::string::npos) {
+  // At most 19 digits: every id fits a uint64_t (the store parses them).
+  if (info.id.empty() || info.id.size() > 19 ||
+      info.id.find_first_not_of("0123456789") != std::string::npos) {
     return Status::Corruption("bad id '" + info.id + "'");
   }
   if (info.name.empty()) return Status::Corruption("empty name");
@@ -113,10 +116,11 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(const std::string& di
   }
   auto last = ReadWholeFile(dir + "/last_id", 64);
   if (last.ok()) {
-    std::string s(last->begin(), last->end());
-    if (!s.empty() && s.find_first_not_of("0123456789\n") == std::string::npos) {
-      store->last_id_ = std::max<uint64_t>(store->last_id_, std::stoull(s));
-    }
+    // A damaged last_id is ignored (the ids of the files above still count), never thrown on.
+    uint64_t v = 0;
+    const char* begin = reinterpret_cast<const char*>(last->data());
+    auto [end, ec] = std::from_chars(begin, begin + last->size(), v);
+    if (ec == std::errc() && end != begin) store->last_id_ = std::max(store->last_id_, v);
   }
   // Every parent must be known: a missing one means files were lost.
   for (const auto& [name, info] : store->by_name_) {

@@ -98,6 +98,25 @@ TEST(MetadataStore, CorruptFilesAreErrors) {
   EXPECT_NE(r2.status().message().find("missing"), std::string::npos);
 }
 
+// Damage that cannot be parsed as a number is an error or ignored, never an exception.
+TEST(MetadataStore, DamagedIdsDoNotThrow) {
+  testing::TempDir dir;
+  std::ofstream(dir.Join("last_id")) << "\n";
+  ASSERT_OK_AND_ASSIGN(auto store, MetadataStore::Open(dir.path()));
+  ASSERT_OK_AND_ASSIGN(auto a, store->Create(Kind::kActive, "a", "", {}));
+  EXPECT_EQ(a.id, "1");
+
+  testing::TempDir dir2;
+  SnapshotInfo big;
+  big.id = "123456789012345678901234";
+  big.name = "big";
+  big.kind = Kind::kActive;
+  std::ofstream(dir2.Join(big.id + ".json")) << EncodeSnapshotInfo(big);
+  auto r = MetadataStore::Open(dir2.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+}
+
 TEST(MetadataStore, EncodeDecodeRoundTrip) {
   SnapshotInfo i;
   i.id = "12";

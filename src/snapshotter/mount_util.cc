@@ -7,48 +7,15 @@
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 #include <vector>
+
+#include "converter/mount.h"
 
 namespace nydus::snapshotter {
 
 namespace {
-
-// Decodes the octal escapes (\040 for a space) of mountinfo paths.
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// (mountpoint, fstype) of every mount, in mount order.
-std::vector<std::pair<std::string, std::string>> Mounts() {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ss(line);
-    std::string f[5];
-    for (auto& x : f) ss >> x;
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream rest(line.substr(dash + 3));
-    std::string type;
-    rest >> type;
-    out.emplace_back(Unescape(f[4]), type);
-  }
-  return out;
-}
 
 std::string RealPath(const std::string& path) {
   char real[PATH_MAX];
@@ -58,17 +25,8 @@ std::string RealPath(const std::string& path) {
 
 }  // namespace
 
-std::string MountedFsType(const std::string& path) {
-  const std::string real = RealPath(path);
-  std::string type;
-  for (const auto& [mp, t] : Mounts()) {
-    if (mp == real) type = t;  // the last one is on top
-  }
-  return type;
-}
-
 Status LazyUnmount(const std::string& path) {
-  for (int i = 0; i < 8 && !MountedFsType(path).empty(); ++i) {
+  for (int i = 0; i < 8 && !converter::MountedFsType(path).empty(); ++i) {
     if (::umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
       return Status::FromErrno(errno, "umount " + path);
     }
@@ -78,11 +36,12 @@ Status LazyUnmount(const std::string& path) {
 
 Status RemoveTree(const std::string& path) {
   const std::string real = RealPath(path);
-  auto mounts = Mounts();
+  auto mounts = converter::ListMounts();
   for (auto it = mounts.rbegin(); it != mounts.rend(); ++it) {
-    if (it->first == real || it->first.rfind(real + "/", 0) == 0) {
-      if (::umount2(it->first.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
-        return Status::FromErrno(errno, "umount " + it->first);
+    const std::string& mp = it->mountpoint;
+    if (mp == real || mp.rfind(real + "/", 0) == 0) {
+      if (::umount2(mp.c_str(), MNT_DETACH) != 0 && errno != EINVAL) {
+        return Status::FromErrno(errno, "umount " + mp);
       }
     }
   }

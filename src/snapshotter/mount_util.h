@@ -1,5 +1,6 @@
-// Small mount helpers of the snapshotter: what is mounted where (/proc/self/mountinfo), lazy
-// unmount, recursive removal that refuses to cross into mounts, disk usage of a tree.
+// Small mount helpers of the snapshotter: lazy unmount, recursive removal that unmounts what is
+// below first, disk usage of a tree. What is mounted where comes from converter/mount.h
+// (ListMounts, MountedFsType, IsFuseMount), shared with nydusify.
 // Thread-safety: free functions.
 #pragma once
 
@@ -10,11 +11,6 @@
 
 namespace nydus::snapshotter {
 
-// The filesystem type mounted exactly at `path` ("fuse.nydusd", "overlay"), "" if none.
-std::string MountedFsType(const std::string& path);
-inline bool IsFuseMounted(const std::string& path) {
-  return MountedFsType(path).rfind("fuse", 0) == 0;
-}
 // umount2(MNT_DETACH) when something is mounted at `path`.
 Status LazyUnmount(const std::string& path);
 // rm -rf that unmounts (lazily) anything mounted below `path` first.

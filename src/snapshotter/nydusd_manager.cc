@@ -2,17 +2,15 @@
 #include "snapshotter/nydusd_manager.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <climits>
 #include <fstream>
 #include <sstream>
-#include <string_view>
 #include <thread>
 
 #include "base/file_util.h"
@@ -25,19 +23,9 @@
 #include "snapshotter/mount_util.h"
 #include "snapshotter/nydusd_config.h"
 
-extern char** environ;
-
 namespace nydus::snapshotter {
 
 namespace {
-
-std::string LogTail(const std::string& path) {
-  auto data = ReadWholeFile(path, 64 << 20);
-  if (!data.ok()) return "";
-  std::string s(data->begin(), data->end());
-  if (s.size() > 2000) s = s.substr(s.size() - 2000);
-  return s;
-}
 
 // Reaps `pid` if it is our child and has exited; true when it is gone.
 bool Gone(pid_t pid) {
@@ -69,7 +57,7 @@ NydusdManager::NydusdManager(NydusdOptions opts) : opts_(std::move(opts)) {}
 
 bool NydusdManager::Alive(const Instance& in) const {
   if (in.pid <= 0 || ProcessStartTime(in.pid) != in.start_time) return false;
-  if (!IsFuseMounted(in.mountpoint)) return false;
+  if (!converter::IsFuseMount(in.mountpoint)) return false;
   http::ClientOptions co;
   co.unix_socket = in.api_socket;
   co.timeout_sec = 5;
@@ -108,14 +96,26 @@ std::vector<std::string> NydusdManager::Recover() {
     if (!data.ok()) continue;
     Json j = Json::parse(std::string(data->begin(), data->end()), nullptr, false);
     if (!j.is_object()) continue;
+    // Json::value throws on a field of another type: read them checked (a damaged file then
+    // describes a daemon that is not alive).
+    auto num = [&](const char* key) -> int64_t {
+      auto it = j.find(key);
+      return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+    };
+    auto str = [&](const char* key) -> std::string {
+      auto it = j.find(key);
+      return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+    };
     Instance in;
-    in.pid = j.value("pid", -1);
-    in.start_time = j.value("start_time", 0ull);
-    in.mountpoint = j.value("mountpoint", "");
-    in.api_socket = j.value("api_socket", "");
-    in.image = j.value("image", "");
+    const int64_t pid = num("pid");
+    in.pid = pid > 0 && pid <= INT32_MAX ? static_cast<pid_t>(pid) : -1;
+    in.start_time = static_cast<unsigned long long>(num("start_time"));
+    in.mountpoint = str("mountpoint");
+    in.api_socket = str("api_socket");
+    in.image = str("image");
     if (Alive(in)) {
       LOG_INFO("re-attached to nydusd pid {} serving {} at {}", in.pid, in.image, in.mountpoint);
+      std::lock_guard<std::mutex> lock(mu_);
       instances_[id] = in;
       attached.push_back(id);
     } else {
@@ -129,28 +129,54 @@ std::vector<std::string> NydusdManager::Recover() {
 }
 
 std::vector<std::string> NydusdManager::Known() const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;
   for (const auto& [id, _] : instances_) out.push_back(id);
   return out;
 }
 
 pid_t NydusdManager::PidOf(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = instances_.find(id);
   return it == instances_.end() ? -1 : it->second.pid;
 }
 
+std::shared_ptr<std::mutex> NydusdManager::Slot(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& slot = slots_[id];
+  if (!slot) slot = std::make_shared<std::mutex>();
+  return slot;
+}
+
+std::optional<NydusdManager::Instance> NydusdManager::Take(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = instances_.find(id);
+  if (it == instances_.end()) return std::nullopt;
+  Instance in = std::move(it->second);
+  instances_.erase(it);
+  return in;
+}
+
 Status NydusdManager::Ensure(const SnapshotInfo& meta, const std::string& bootstrap,
                              const std::string& mountpoint) {
-  auto it = instances_.find(meta.id);
-  if (it != instances_.end()) {
-    if (Alive(it->second)) return Status::OK();
-    LOG_WARN("nydusd pid {} of snapshot {} is not serving any more; starting a new one",
-             it->second.pid, meta.id);
-    Stop(it->second);
-    instances_.erase(it);
+  // Only calls for the same image wait for this one (a start may take start_timeout_ms).
+  auto slot = Slot(meta.id);
+  std::lock_guard<std::mutex> one_at_a_time(*slot);
+  std::optional<Instance> cur;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = instances_.find(meta.id); it != instances_.end()) cur = it->second;
+  }
+  if (cur) {
+    if (Alive(*cur)) return Status::OK();
+    LOG_WARN("nydusd pid {} of snapshot {} is not serving any more; starting a new one", cur->pid,
+             meta.id);
+    Take(meta.id);
+    Stop(*cur);
   }
   ASSIGN_OR_RETURN(Instance in, Start(meta, bootstrap, mountpoint));
-  instances_[meta.id] = in;
+  std::lock_guard<std::mutex> lock(mu_);
+  instances_[meta.id] = std::move(in);
   return Status::OK();
 }
 
@@ -178,63 +204,30 @@ Result<NydusdManager::Instance> NydusdManager::Start(const SnapshotInfo& meta,
   in.api_socket = ddir + "/api.sock";
   in.image = ref.ToString();
   ::unlink(in.api_socket.c_str());
-  const std::string log_file = ddir + "/nydusd.log";
-
-  std::vector<std::string> args = {opts_.nydusd,  "--config",    cfg_path,       "--mountpoint",
-                                   mountpoint,    "--bootstrap", bootstrap,      "--apisock",
-                                   in.api_socket, "--log-level", opts_.log_level};
-  if (opts_.fuse_threads > 0) {
-    args.push_back("--fuse-threads");
-    args.push_back(std::to_string(opts_.fuse_threads));
+  converter::NydusdLaunch launch;
+  launch.nydusd = opts_.nydusd;
+  launch.config_path = cfg_path;
+  launch.bootstrap = bootstrap;
+  launch.mountpoint = mountpoint;
+  launch.log_file = ddir + "/nydusd.log";
+  launch.append_log = true;  // a restarted daemon keeps the log of the one before
+  launch.api_socket = in.api_socket;
+  launch.log_level = opts_.log_level;
+  launch.fuse_threads = opts_.fuse_threads;
+  if (!creds.empty()) launch.auth = registry::Base64Encode(creds.username + ":" + creds.password);
+  launch.inherit_pull_auth = false;  // only this image's credentials
+  launch.own_session = true;         // survives the snapshotter (see the header)
+  launch.timeout_ms = opts_.start_timeout_ms;
+  auto pid = converter::LaunchNydusd(launch);
+  if (!pid.ok()) return pid.status().WithContext("nydusd for " + in.image);
+  in.pid = *pid;
+  in.start_time = ProcessStartTime(in.pid);
+  LOG_INFO("started nydusd pid {} for {} (snapshot {}) at {}", in.pid, in.image, meta.id,
+           mountpoint);
+  if (Status st = SaveState(meta.id, in); !st.ok()) {
+    Stop(in);  // untracked, it would outlive every Release
+    return st;
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!std::string_view(*e).starts_with("IMAGE_PULL_AUTH=")) env.emplace_back(*e);
-  }
-  if (!creds.empty()) {
-    env.push_back("IMAGE_PULL_AUTH=" +
-                  registry::Base64Encode(creds.username + ":" + creds.password));
-  }
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // A session of its own: signals to the snapshotter's process group do not reach it.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, opts_.nydusd.c_str(), &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Status::FromErrno(rc, "start " + opts_.nydusd);
-  in.pid = pid;
-  LOG_INFO("started nydusd pid {} for {} (snapshot {}) at {}", pid, in.image, meta.id, mountpoint);
-
-  auto t0 = std::chrono::steady_clock::now();
-  while (!IsFuseMounted(mountpoint)) {
-    int ws;
-    if (::waitpid(pid, &ws, WNOHANG) == pid) {
-      return Status::Unavailable("nydusd for " + in.image + " exited before mounting " +
-                                 mountpoint + "; log:\n" + LogTail(log_file));
-    }
-    if (std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(opts_.start_timeout_ms)) {
-      Stop(in);
-      return Status::Unavailable("nydusd for " + in.image + " did not mount " + mountpoint +
-                                 " in time; log:\n" + LogTail(log_file));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  in.start_time = ProcessStartTime(pid);
-  RETURN_IF_ERROR(SaveState(meta.id, in));
   return in;
 }
 
@@ -261,14 +254,21 @@ void NydusdManager::Stop(const Instance& in) const {
 }
 
 Status NydusdManager::Release(const std::string& id) {
-  auto it = instances_.find(id);
-  if (it != instances_.end()) {
-    LOG_INFO("stopping nydusd pid {} of snapshot {} ({})", it->second.pid, id, it->second.image);
-    Stop(it->second);
-    instances_.erase(it);
+  auto slot = Slot(id);
+  {
+    std::lock_guard<std::mutex> one_at_a_time(*slot);
+    if (std::optional<Instance> in = Take(id)) {
+      LOG_INFO("stopping nydusd pid {} of snapshot {} ({})", in->pid, id, in->image);
+      Stop(*in);
+    }
+    RETURN_IF_ERROR(RemoveTree(CacheDir(id)));
+    RETURN_IF_ERROR(RemoveTree(DaemonDir(id)));
   }
-  RETURN_IF_ERROR(RemoveTree(CacheDir(id)));
-  return RemoveTree(DaemonDir(id));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = slots_.find(id); it != slots_.end() && it->second.use_count() == 2) {
+    slots_.erase(it);  // nobody else waits on it (the map and `slot` hold the only references)
+  }
+  return Status::OK();
 }
 
 }  // namespace nydus::snapshotter

@@ -12,12 +12,16 @@
 // A daemon counts as alive when its pid still runs the same process (start time from
 // /proc/<pid>/stat), a FUSE filesystem is mounted at its mountpoint and its API answers
 // GET /api/v1/daemon with state RUNNING.
-// Thread-safety: none; the Snapshotter serialises calls.
+// Thread-safety: every method is thread-safe. Ensure/Release of one snapshot id wait for each
+// other; those of different ids run concurrently (a start may take start_timeout_ms).
 #pragma once
 
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +31,8 @@
 
 namespace nydus::snapshotter {
 
-// What the snapshotter needs from whoever runs nydusd (a fake in the unit tests).
+// What the snapshotter needs from whoever runs nydusd (a fake in the unit tests). The
+// Snapshotter calls Ensure without holding its own lock: implementations are thread-safe.
 class DaemonControl {
  public:
   virtual ~DaemonControl() = default;
@@ -84,9 +89,15 @@ class NydusdManager : public DaemonControl {
                          const std::string& mountpoint);
   Status SaveState(const std::string& id, const Instance& in) const;
   void Stop(const Instance& in) const;
+  // The lock that serialises Ensure/Release of snapshot `id`.
+  std::shared_ptr<std::mutex> Slot(const std::string& id);
+  // Removes and returns the instance of `id`, if any.
+  std::optional<Instance> Take(const std::string& id);
 
-  NydusdOptions opts_;
-  std::map<std::string, Instance> instances_;
+  const NydusdOptions opts_;
+  mutable std::mutex mu_;                       // guards instances_ and slots_ (held briefly)
+  std::map<std::string, Instance> instances_;  // guarded by mu_
+  std::map<std::string, std::shared_ptr<std::mutex>> slots_;  // guarded by mu_
 };
 
 // Field 22 of /proc/<pid>/stat (clock ticks after boot), 0 if the process is gone or a zombie.

@@ -93,5 +93,16 @@ TEST(NydusdManager, RecoverDropsDeadDaemons) {
   EXPECT_EQ(m.PidOf("3"), -1);
 }
 
+TEST(NydusdManager, RecoverSurvivesStateOfWrongTypes) {
+  testing::TempDir dir;
+  ::mkdir(dir.Join("daemons").c_str(), 0755);
+  ::mkdir(dir.Join("daemons/4").c_str(), 0755);
+  std::ofstream(dir.Join("daemons/4/state.json"))
+      << R"({"pid": "12", "start_time": -1, "mountpoint": 5, "api_socket": null, "image": []})";
+  NydusdManager m(Options(dir.path(), "/bin/true"));
+  EXPECT_TRUE(m.Recover().empty());
+  EXPECT_FALSE(Exists(dir.Join("daemons/4/state.json")));
+}
+
 }  // namespace
 }  // namespace nydus::snapshotter

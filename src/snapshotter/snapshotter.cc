@@ -22,19 +22,19 @@ Snapshotter::Snapshotter(std::string root, std::unique_ptr<MetadataStore> store,
                          std::unique_ptr<DaemonControl> daemons)
     : root_(std::move(root)), store_(std::move(store)), daemons_(std::move(daemons)) {}
 
-Result<std::vector<MountSpec>> Snapshotter::MountsLocked(const SnapshotInfo& info) {
+Result<Snapshotter::MountPlan> Snapshotter::PlanMountsLocked(const SnapshotInfo& info) {
   const std::string dir = SnapshotDir(info.id);
   RETURN_IF_ERROR(converter::MakeDirs(dir + "/fs"));
   ASSIGN_OR_RETURN(auto chain, store_->Chain(info.name));
+  MountPlan plan;
   // Lower dirs, nearest parent first. A Nydus data layer holds nothing; a meta layer stands
   // for itself and everything below it through its nydusd mount.
   std::vector<std::string> lowers;
   for (size_t i = 1; i < chain.size(); ++i) {
     const SnapshotInfo& a = chain[i];
     if (IsNydusMetaLayer(a.labels)) {
-      const std::string mnt = NydusMountpoint(a.id);
-      RETURN_IF_ERROR(daemons_->Ensure(a, BootstrapPath(a.id), mnt));
-      lowers.push_back(mnt);
+      plan.nydus_meta = a;
+      lowers.push_back(NydusMountpoint(a.id));
       break;
     }
     if (IsNydusDataLayer(a.labels)) continue;
@@ -46,41 +46,76 @@ Result<std::vector<MountSpec>> Snapshotter::MountsLocked(const SnapshotInfo& inf
     return s;
   };
   if (info.kind == Kind::kActive) {
-    if (lowers.empty()) return std::vector<MountSpec>{{"bind", dir + "/fs", {"rw", "rbind"}}};
+    if (lowers.empty()) {
+      plan.mounts = {{"bind", dir + "/fs", {"rw", "rbind"}}};
+      return plan;
+    }
     RETURN_IF_ERROR(converter::MakeDirs(dir + "/work"));
-    return std::vector<MountSpec>{
-        {"overlay",
-         "overlay",
-         {"index=off", "workdir=" + dir + "/work", "upperdir=" + dir + "/fs", join()}}};
+    plan.mounts = {{"overlay",
+                    "overlay",
+                    {"index=off", "workdir=" + dir + "/work", "upperdir=" + dir + "/fs", join()}}};
+    return plan;
   }
   // A view: read-only.
-  if (lowers.empty()) return std::vector<MountSpec>{{"bind", dir + "/fs", {"ro", "rbind"}}};
-  if (lowers.size() == 1) return std::vector<MountSpec>{{"bind", lowers[0], {"ro", "rbind"}}};
-  return std::vector<MountSpec>{{"overlay", "overlay", {"index=off", join()}}};
+  if (lowers.empty()) {
+    plan.mounts = {{"bind", dir + "/fs", {"ro", "rbind"}}};
+  } else if (lowers.size() == 1) {
+    plan.mounts = {{"bind", lowers[0], {"ro", "rbind"}}};
+  } else {
+    plan.mounts = {{"overlay", "overlay", {"index=off", join()}}};
+  }
+  return plan;
 }
 
-Result<std::vector<MountSpec>> Snapshotter::CreateLocked(Kind kind, const std::string& key,
-                                                         const std::string& parent,
-                                                         const Labels& labels) {
-  const std::string target = TargetSnapshotRef(labels);
-  if (!target.empty()) {
-    const SnapshotInfo* t = store_->Find(target);
-    if (t != nullptr && t->kind == Kind::kCommitted) {
-      return Status::AlreadyExists("target snapshot '" + target + "' already exists");
+Result<std::vector<MountSpec>> Snapshotter::Realize(MountPlan plan) {
+  if (plan.nydus_meta) {
+    const SnapshotInfo& m = *plan.nydus_meta;
+    RETURN_IF_ERROR(daemons_->Ensure(m, BootstrapPath(m.id), NydusMountpoint(m.id)));
+  }
+  return std::move(plan.mounts);
+}
+
+void Snapshotter::DiscardLocked(const std::string& key, const std::string& id) {
+  const SnapshotInfo* s = store_->Find(key);
+  if (s == nullptr || s->id != id || store_->HasChildren(key)) return;  // changed meanwhile
+  (void)store_->Remove(key);
+  (void)RemoveTree(SnapshotDir(id));
+}
+
+Result<std::vector<MountSpec>> Snapshotter::Create(Kind kind, const std::string& key,
+                                                   const std::string& parent,
+                                                   const Labels& labels) {
+  MountPlan plan;
+  std::string id;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    const std::string target = TargetSnapshotRef(labels);
+    if (!target.empty()) {
+      const SnapshotInfo* t = store_->Find(target);
+      if (t != nullptr && t->kind == Kind::kCommitted) {
+        return Status::AlreadyExists("target snapshot '" + target + "' already exists");
+      }
     }
+    if (kind == Kind::kActive && ChoosePrepareAction(labels) == PrepareAction::kSkipRemote) {
+      ASSIGN_OR_RETURN(SnapshotInfo info, store_->Create(Kind::kCommitted, target, parent, labels));
+      RETURN_IF_ERROR(converter::MakeDirs(SnapshotDir(info.id) + "/fs"));
+      LOG_INFO("nydus data layer {} (parent '{}'): committed as a remote snapshot", target, parent);
+      return Status::AlreadyExists("target snapshot '" + target + "' (nydus data layer)");
+    }
+    ASSIGN_OR_RETURN(SnapshotInfo info, store_->Create(kind, key, parent, labels));
+    id = info.id;
+    auto p = PlanMountsLocked(info);
+    if (!p.ok()) {
+      DiscardLocked(key, id);  // leave nothing behind for a Prepare that failed
+      return p.status();
+    }
+    plan = std::move(*p);
   }
-  if (kind == Kind::kActive && ChoosePrepareAction(labels) == PrepareAction::kSkipRemote) {
-    ASSIGN_OR_RETURN(SnapshotInfo info, store_->Create(Kind::kCommitted, target, parent, labels));
-    RETURN_IF_ERROR(converter::MakeDirs(SnapshotDir(info.id) + "/fs"));
-    LOG_INFO("nydus data layer {} (parent '{}'): committed as a remote snapshot", target, parent);
-    return Status::AlreadyExists("target snapshot '" + target + "' (nydus data layer)");
-  }
-  ASSIGN_OR_RETURN(SnapshotInfo info, store_->Create(kind, key, parent, labels));
-  auto mounts = MountsLocked(info);
+  // Starting nydusd may take a while: other requests go on meanwhile.
+  auto mounts = Realize(std::move(plan));
   if (!mounts.ok()) {
-    // Leave nothing behind for a Prepare that failed.
-    (void)store_->Remove(key);
-    (void)RemoveTree(SnapshotDir(info.id));
+    std::lock_guard<std::mutex> l(mu_);
+    DiscardLocked(key, id);
   }
   return mounts;
 }
@@ -88,23 +123,25 @@ Result<std::vector<MountSpec>> Snapshotter::CreateLocked(Kind kind, const std::s
 Result<std::vector<MountSpec>> Snapshotter::Prepare(const std::string& key,
                                                     const std::string& parent,
                                                     const Labels& labels) {
-  std::lock_guard<std::mutex> l(mu_);
-  return CreateLocked(Kind::kActive, key, parent, labels);
+  return Create(Kind::kActive, key, parent, labels);
 }
 
 Result<std::vector<MountSpec>> Snapshotter::View(const std::string& key, const std::string& parent,
                                                  const Labels& labels) {
-  std::lock_guard<std::mutex> l(mu_);
-  return CreateLocked(Kind::kView, key, parent, labels);
+  return Create(Kind::kView, key, parent, labels);
 }
 
 Result<std::vector<MountSpec>> Snapshotter::Mounts(const std::string& key) {
-  std::lock_guard<std::mutex> l(mu_);
-  ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
-  if (info.kind == Kind::kCommitted) {
-    return Status::InvalidArgument("snapshot '" + key + "' is committed: it has no mounts");
+  MountPlan plan;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ASSIGN_OR_RETURN(SnapshotInfo info, store_->Get(key));
+    if (info.kind == Kind::kCommitted) {
+      return Status::InvalidArgument("snapshot '" + key + "' is committed: it has no mounts");
+    }
+    ASSIGN_OR_RETURN(plan, PlanMountsLocked(info));
   }
-  return MountsLocked(info);
+  return Realize(std::move(plan));
 }
 
 Status Snapshotter::Commit(const std::string& name, const std::string& key, const Labels& labels) {

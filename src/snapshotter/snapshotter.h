@@ -18,11 +18,13 @@
 // of fs/ with no parent; views are read-only.
 //
 // Layout: <root>/metadata/<id>.json (metadata_store.h), <root>/snapshots/<id>/{fs,work,mnt}.
-// Thread-safety: every method may be called concurrently (one mutex).
+// Thread-safety: every method may be called concurrently. One mutex guards the metadata; it is
+// not held while a nydusd starts (DaemonControl::Ensure), so that does not stall other calls.
 #pragma once
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,9 +76,18 @@ class Snapshotter {
  private:
   Snapshotter(std::string root, std::unique_ptr<MetadataStore> store,
               std::unique_ptr<DaemonControl> daemons);
-  Result<std::vector<MountSpec>> CreateLocked(Kind kind, const std::string& key,
-                                              const std::string& parent, const Labels& labels);
-  Result<std::vector<MountSpec>> MountsLocked(const SnapshotInfo& info);
+  // A snapshot's mounts, and the meta layer whose nydusd they stand on (if any).
+  struct MountPlan {
+    std::vector<MountSpec> mounts;
+    std::optional<SnapshotInfo> nydus_meta;
+  };
+  Result<std::vector<MountSpec>> Create(Kind kind, const std::string& key,
+                                        const std::string& parent, const Labels& labels);
+  Result<MountPlan> PlanMountsLocked(const SnapshotInfo& info);
+  // Ensures the plan's nydusd; called without mu_ (a start may take a while).
+  Result<std::vector<MountSpec>> Realize(MountPlan plan);
+  // Removes snapshot `key` created as `id` by a Prepare/View that failed, if it is unchanged.
+  void DiscardLocked(const std::string& key, const std::string& id);
 
   std::mutex mu_;
   std::string root_;
