@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -27,7 +28,11 @@ const Json& At(const Json& j, const char* key) {
 uint64_t U64(const Json& v) {
   if (v.is_number_unsigned()) return v.get<uint64_t>();
   if (v.is_number_integer()) return v.get<int64_t>() < 0 ? 0 : uint64_t(v.get<int64_t>());
-  if (v.is_number_float()) return v.get<double>() < 0 ? 0 : uint64_t(v.get<double>());
+  if (v.is_number_float()) {  // NaN, negatives → 0; 1e30 saturates (casting it is UB)
+    const double d = v.get<double>();
+    if (!(d > 0)) return 0;
+    return d >= 18446744073709551615.0 ? UINT64_MAX : static_cast<uint64_t>(d);
+  }
   if (v.is_boolean()) return v.get<bool>() ? 1 : 0;
   return 0;
 }

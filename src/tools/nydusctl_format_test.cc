@@ -101,7 +101,9 @@ TEST(NydusctlFormatTest, AccessPatternLeavesOutSparselyReadLargeFiles) {
 
 TEST(NydusctlFormatTest, HostileInputNeverCrashes) {
   for (const char* text : {"null", "[]", "3", R"({"version":7,"backend_collection":[1]})",
-                           R"({"read_count":-5,"fop_hits":"x","read_latency_dist":{}})"}) {
+                           R"({"read_count":-5,"fop_hits":"x","read_latency_dist":{}})",
+                           R"([{"path":"/a","size":1e300,"bytes_touched":-1e300}])",
+                           R"({"read_count":1e300,"data_read":-2.5})"}) {
     Json j = Json::parse(text);
     (void)FormatInfo(j);
     (void)FormatBackend(j);
