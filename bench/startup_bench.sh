@@ -6,7 +6,7 @@
 #
 # Setup (cached between invocations in $BENCH_OUT; REFRESH=1 redoes it):
 #   - python:bookworm and node:bookworm from the testbed (tests/tools/make-images.sh, cached as
-#     OCI layouts in $NYDUS_CACHE/images-{python,node} by bench/startup/cache-image.sh);
+#     OCI layouts in $NYDUS_CACHE/images-{python,node} by tests/tools/cache-image.sh);
 #   - a local docker-registry (upstream, plain http) holding <image>:bookworm (skopeo copy of
 #     the layout), <image>:nydus (nydusify convert) and <image>:nydus-prefetch (nydusify
 #     convert --prefetch-patterns < the recorded access list, see "record" below);
@@ -164,7 +164,7 @@ free_port() {
 }
 
 # ------------------------------------------------------------------ images and registry
-for img in $IMAGES; do "$HELP/cache-image.sh" "$img" >/dev/null; done
+for img in $IMAGES; do "$TOOLS/cache-image.sh" "$img" >/dev/null; done
 UPORT=$(free_port)
 "$TOOLS/registry.sh" start "$OUT/registry" "$UPORT" >"$OUT/logs/registry-start.log" 2>&1 ||
   { cat "$OUT/logs/registry-start.log" >&2; die "registry did not start"; }

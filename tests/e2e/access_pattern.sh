@@ -46,23 +46,8 @@ os.link(f"{t}/app/lib/c.so", f"{t}/usr/lib/x/tool")
 PYEOF
 nydus_create "$E2E_TMP/tree.boot" "$E2E_TMP/blobs" -v 6 "$T"
 
-# config FILE BLOBDIR CACHEDIR ACCESS_PATTERN PREFETCH
-config() {
-  mkdir -p "$3"
-  cat >"$1" <<EOF
-{
-  "device": {
-    "backend": {"type": "localfs", "config": {"dir": "$2"}},
-    "cache": {"type": "blobcache", "config": {"work_dir": "$3"}}
-  },
-  "mode": "direct",
-  "digest_validate": false,
-  "enable_xattr": true,
-  "access_pattern": $4,
-  "fs_prefetch": {"enable": $5, "threads_count": 2, "prefetch_all": false}
-}
-EOF
-}
+# config FILE BLOBDIR CACHEDIR ACCESS_PATTERN PREFETCH: nydusd_lib.sh's localfs.json
+config() { CACHE_DIR=$3 ACCESS_PATTERN=$4 PREFETCH=$5 localfs_config "$1" "$2"; }
 backend_bytes() {
   api_get "$1" /api/v1/metrics/backend | python3 -c 'import json,sys; print(json.load(sys.stdin)["read_amount_total"])'
 }

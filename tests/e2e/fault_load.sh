@@ -17,11 +17,8 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nydusd_lib.sh"
 e2e_init fault_load
 require_root
-require_cmd python3 curl
 require_fuse
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
-  || skip "faultproxy.py needs python >= 3.11"
-[ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
+require_faultproxy
 find_nydus_image
 find_nydusd
 
@@ -69,16 +66,7 @@ phase "registry + faultproxy (prob $FAULT_PROB: 503 or reset)"
 registry_start "$E2E_TMP/reg"
 UPSTREAM=127.0.0.1:$REGISTRY_PORT
 registry_push_blobs "http://$UPSTREAM" load "$E2E_TMP/blobs"
-PPORT=$(free_port)
-PROXY=http://127.0.0.1:$PPORT
-echo "  \$ python3 $TOOLS/faultproxy.py --listen 127.0.0.1:$PPORT --upstream $UPSTREAM &"
-python3 "$TOOLS/faultproxy.py" --listen "127.0.0.1:$PPORT" --upstream "$UPSTREAM" \
-  --pidfile "$E2E_TMP/proxy.pid" >"$E2E_TMP/logs/proxy.out" 2>&1 &
-PROXY_PID=$!
-on_exit "kill $PROXY_PID 2>/dev/null"
-for _ in $(seq 100); do [ -s "$E2E_TMP/proxy.pid" ] && break; sleep 0.05; done
-[ -s "$E2E_TMP/proxy.pid" ] || fail "faultproxy did not start: $(cat "$E2E_TMP/logs/proxy.out")"
-ctl() { curl -sS -f --max-time 10 -X POST "$PROXY/__proxy/$1" >/dev/null || fail "proxy control $1 failed"; }
+faultproxy_start "$UPSTREAM"
 MNT=$E2E_TMP/mnt
 SOCK=$E2E_TMP/api.sock
 SUMMARY=()
@@ -111,7 +99,7 @@ load_phase() {
   echo "  \$ python3 fault_reader.py load $E2E_TMP/tree $MNT --threads $READERS --duration $DURATION --pid $pid"
   python3 "$TOOLS/fault_reader.py" load "$E2E_TMP/tree" "$MNT" --threads "$READERS" \
     --duration "$DURATION" --pid "$pid" --json "$json" >/dev/null
-  curl -sS -f "$PROXY/__proxy/stats" >"$E2E_TMP/logs/$name.proxy.json"
+  pstats >"$E2E_TMP/logs/$name.proxy.json"
   ctl "fault?mode=none"
   nydusd_alive "$MNT"
   api_get "$SOCK" /api/v1/daemon >/dev/null || fail "$name: the API does not answer"

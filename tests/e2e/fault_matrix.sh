@@ -22,11 +22,9 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nydusd_lib.sh"
 e2e_init fault_matrix
 require_root
-require_cmd python3 curl htpasswd
+require_cmd htpasswd
 require_fuse
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
-  || skip "faultproxy.py needs python >= 3.11"
-[ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
+require_faultproxy
 find_nydus_image
 find_nydusd
 
@@ -77,19 +75,8 @@ phase "registry (basic auth) + faultproxy"
 registry_start "$E2E_TMP/reg" AUTH=1
 UPSTREAM=127.0.0.1:$REGISTRY_PORT
 registry_push_blobs "http://$UPSTREAM" fm "$E2E_TMP/blobs" -u testuser:testpassword
-PPORT=$(free_port)
 RPORT=$(free_port)
-PROXY=http://127.0.0.1:$PPORT
-echo "  \$ python3 $TOOLS/faultproxy.py --listen 127.0.0.1:$PPORT --upstream $UPSTREAM --redirect-listen 127.0.0.1:$RPORT &"
-python3 "$TOOLS/faultproxy.py" --listen "127.0.0.1:$PPORT" --upstream "$UPSTREAM" \
-  --redirect-listen "127.0.0.1:$RPORT" --pidfile "$E2E_TMP/proxy.pid" \
-  --log "$E2E_TMP/logs/proxy.log" >"$E2E_TMP/logs/proxy.out" 2>&1 &
-PROXY_PID=$!
-on_exit "kill $PROXY_PID 2>/dev/null"
-for _ in $(seq 100); do [ -s "$E2E_TMP/proxy.pid" ] && break; sleep 0.05; done
-[ -s "$E2E_TMP/proxy.pid" ] || fail "faultproxy did not start: $(cat "$E2E_TMP/logs/proxy.out")"
-ctl() { curl -sS -f --max-time 10 -X POST "$PROXY/__proxy/$1" >/dev/null || fail "proxy control $1 failed"; }
-pstats() { curl -sS -f --max-time 10 "$PROXY/__proxy/stats"; }
+faultproxy_start "$UPSTREAM" --redirect-listen "127.0.0.1:$RPORT" --log "$E2E_TMP/logs/proxy.log"
 
 GOOD=$(printf 'testuser:testpassword' | base64)
 MNT=$E2E_TMP/mnt

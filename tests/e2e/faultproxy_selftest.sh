@@ -10,10 +10,8 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nydusd_lib.sh"
 e2e_init faultproxy_selftest
-require_cmd python3 curl htpasswd
-[ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
-  || skip "faultproxy.py needs python >= 3.11"
+require_cmd htpasswd
+require_faultproxy
 
 phase "registries: plain and basic-auth, one 64 MiB blob each"
 head -c $((64 << 20)) /dev/urandom >"$E2E_TMP/blob.tmp"

@@ -406,35 +406,50 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# ---------------------------------------------------------------- the python:bookworm test image
-# python_image_layers: makes sure python:bookworm is built and cached in
-# $NYDUS_CACHE/images-python (registry + make-images.sh; REFRESH=1 rebuilds), then sets
-# EXPECTED (the umoci-unpacked rootfs) and LAYERS (its three layer tars, lowest first).
-# Holds a lock on the cache (fd 8) for the rest of the test.
+# ---------------------------------------------------------------- the cached test images
+# image_cached NAME: true when NAME:bookworm (python, node, debian) is complete in
+# $NYDUS_CACHE/images-NAME (and REFRESH is not 1), i.e. cached_image will not build
+image_cached() {
+  local img=$NYDUS_CACHE/images-$1
+  [ "${REFRESH:-0}" != 1 ] && [ -f "$img.complete" ] && [ -d "$img/oci" ] &&
+    [ -d "$img/expected/$1-bookworm/rootfs" ]
+}
+
+# cached_image NAME: makes sure NAME:bookworm is built and cached in $NYDUS_CACHE/images-NAME
+# (tests/tools/cache-image.sh, the one builder, also used by bench/startup_bench.sh; REFRESH=1
+# rebuilds), then holds the cache's lock for the rest of the test so that no rebuild replaces
+# it underneath. Sets CACHED_IMG and CACHED_OCI ($CACHED_IMG/oci). The caller checks that a
+# build is possible first (image_cached tells whether one is needed).
+declare -A CACHED_IMAGE_LOCK=()  # NAME -> fd holding $NYDUS_CACHE/images-NAME.lock
+cached_image() {
+  local name=$1 img=$NYDUS_CACHE/images-$1 fd
+  if [ -z "${CACHED_IMAGE_LOCK[$name]:-}" ]; then
+    if image_cached "$name"; then
+      log "   reusing $img (built $(cat "$img.complete"); REFRESH=1 to rebuild)"
+    else
+      RUN_TAIL=40 run "$TOOLS/cache-image.sh" "$name"
+    fi
+    exec {fd}>"$img.lock"
+    flock "$fd"
+    CACHED_IMAGE_LOCK[$name]=$fd
+  fi
+  CACHED_IMG=$img
+  CACHED_OCI=$img/oci
+}
+
+# python_image_layers: makes sure python:bookworm is cached (cached_image python; skips when it
+# has to be built and cannot be), then sets EXPECTED (the umoci-unpacked rootfs) and LAYERS
+# (its three layer tars, lowest first). Holds a lock on the cache for the rest of the test.
 python_image_layers() {
-  local img=$NYDUS_CACHE/images-python tag=python-bookworm
-  local mark=$img.complete
-  phase "image python:bookworm (registry + make-images.sh, cached in $img)"
-  mkdir -p "$NYDUS_CACHE"
-  exec 8>"$img.lock"
-  flock 8
-  if [ "${REFRESH:-0}" = 1 ] || [ ! -f "$mark" ] || [ ! -d "$img/expected/$tag/rootfs" ]; then
+  local tag=python-bookworm img
+  phase "image python:bookworm (cached in $NYDUS_CACHE/images-python)"
+  if ! image_cached python; then
     require_cmd debootstrap umoci skopeo curl
     [ -x /usr/bin/docker-registry ] || [ -n "${REGISTRY_BIN:-}" ] || skip "docker-registry not installed"
     require_debian_mirror
-    rm -f "$mark"
-    local port
-    port=$(free_port)
-    run "$TOOLS/registry.sh" start "$E2E_TMP/registry" "$port"
-    on_exit "'$TOOLS/registry.sh' stop '$E2E_TMP/registry' >/dev/null"
-    RUN_TAIL=40 run env IMAGES=python EXTRA_TAGS=0 ROOTFS_DIR="$NYDUS_CACHE/rootfs-bookworm" \
-      "$TOOLS/make-images.sh" "$img" "127.0.0.1:$port"
-    sed 's/^/    /' "$LAST_LOG"
-    run "$TOOLS/registry.sh" stop "$E2E_TMP/registry"
-    date -u +%Y-%m-%dT%H:%M:%SZ >"$mark"
-  else
-    log "reusing $img (built $(cat "$mark"); REFRESH=1 to rebuild)"
   fi
+  cached_image python
+  img=$CACHED_IMG
   EXPECTED=$img/expected/$tag/rootfs
   mapfile -t LAYERS < <(python3 - "$img/oci" "$tag" <<'PYEOF'
 import json, os, sys

@@ -34,21 +34,24 @@ mounted_type() {
 # mount_count MNT: how many mounts are stacked exactly at MNT
 mount_count() { awk -v m="$1" '$5 == m { n++ } END { print n + 0 }' /proc/self/mountinfo; }
 
-# localfs_config FILE BLOBDIR [DIGEST_VALIDATE] [MODE]: the tutorial's v1 localfs.json
+# localfs_config FILE BLOBDIR [DIGEST_VALIDATE] [MODE]: the tutorial's v1 localfs.json.
+# Env: CACHE_DIR (the blobcache work_dir, $E2E_TMP/cache), ACCESS_PATTERN (false), PREFETCH
+# (fs_prefetch.enable, false; prefetch_all stays false).
 localfs_config() {
-  local file=$1 dir=$2 validate=${3:-false} mode=${4:-direct}
-  mkdir -p "$E2E_TMP/cache"
+  local file=$1 dir=$2 validate=${3:-false} mode=${4:-direct} cache=${CACHE_DIR:-$E2E_TMP/cache}
+  mkdir -p "$cache"
   cat >"$file" <<EOF
 {
   "device": {
     "backend": {"type": "localfs", "config": {"dir": "$dir"}},
-    "cache": {"type": "blobcache", "config": {"work_dir": "$E2E_TMP/cache"}}
+    "cache": {"type": "blobcache", "config": {"work_dir": "$cache"}}
   },
   "mode": "$mode",
   "digest_validate": $validate,
   "iostats_files": false,
   "enable_xattr": true,
-  "fs_prefetch": {"enable": false, "threads_count": 4}
+  "access_pattern": ${ACCESS_PATTERN:-false},
+  "fs_prefetch": {"enable": ${PREFETCH:-false}, "threads_count": 4, "prefetch_all": false}
 }
 EOF
 }
@@ -173,6 +176,36 @@ registry_config() {
 }
 EOF
 }
+
+# require_faultproxy: what tests/tools/faultproxy.py and a registry behind it need (python3
+# >= 3.11, curl, docker-registry), or skip
+require_faultproxy() {
+  require_cmd python3 curl
+  python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+    || skip "faultproxy.py needs python >= 3.11"
+  [ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
+}
+
+# faultproxy_start UPSTREAM [FAULTPROXY-ARGS...]: starts tests/tools/faultproxy.py on a free port
+# in front of UPSTREAM (host:port) and waits until it listens; sets PPORT, PROXY
+# (http://127.0.0.1:PPORT) and PROXY_PID. Output in $E2E_TMP/logs/proxy.out; stopped at exit.
+faultproxy_start() {
+  local upstream=$1; shift
+  PPORT=$(free_port)
+  PROXY=http://127.0.0.1:$PPORT
+  echo "  \$ python3 $TOOLS/faultproxy.py --listen 127.0.0.1:$PPORT --upstream $upstream $* &"
+  python3 "$TOOLS/faultproxy.py" --listen "127.0.0.1:$PPORT" --upstream "$upstream" \
+    --pidfile "$E2E_TMP/proxy.pid" "$@" >"$E2E_TMP/logs/proxy.out" 2>&1 &
+  PROXY_PID=$!
+  on_exit "kill $PROXY_PID 2>/dev/null"
+  for _ in $(seq 100); do [ -s "$E2E_TMP/proxy.pid" ] && break; sleep 0.05; done
+  [ -s "$E2E_TMP/proxy.pid" ] || fail "faultproxy did not start: $(cat "$E2E_TMP/logs/proxy.out")"
+}
+
+# ctl CMD: a faultproxy control request (POST $PROXY/__proxy/CMD, e.g. "fault?mode=none")
+ctl() { curl -sS -f --max-time 10 -X POST "$PROXY/__proxy/$1" >/dev/null || fail "proxy control $1 failed"; }
+# pstats: the faultproxy's counters (GET $PROXY/__proxy/stats)
+pstats() { curl -sS -f --max-time 10 "$PROXY/__proxy/stats"; }
 
 # api_get SOCK PATH: GET over nydusd's API socket, body on stdout
 api_get() { curl -sS -f --max-time 10 --unix-socket "$1" "http://localhost$2"; }

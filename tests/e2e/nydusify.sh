@@ -31,32 +31,15 @@ find_tool nydusify NYDUSIFY
 find_nydus_image
 [ -x /usr/bin/docker-registry ] || skip "docker-registry not installed"
 
-# cached_image NAME: makes sure NAME:bookworm (debian: 1 layer; node: 3 layers, npm install)
-# is built and cached in $NYDUS_CACHE/images-NAME (make-images.sh IMAGES=NAME, on the
-# debootstrap tree of $NYDUS_CACHE/rootfs-bookworm); sets CACHED_OCI. Returns 1 (the phase is
-# skipped) if it is not cached and cannot be built.
-cached_image() {
-  local name=$1 img=$NYDUS_CACHE/images-$1
-  local mark=$img.complete
-  exec 9>"$img.lock"
-  flock 9
-  if [ "${REFRESH:-0}" = 1 ] || [ ! -f "$mark" ] || [ ! -d "$img/oci" ]; then
+# have_image NAME: NAME:bookworm (debian: 1 layer; node: 3 layers, npm install) is cached, or can
+# be built here (lib.sh cached_image); sets CACHED_OCI. Returns 1 (the phase is skipped) if not.
+have_image() {
+  if ! image_cached "$1"; then
     command -v debootstrap >/dev/null && command -v umoci >/dev/null || return 1
-    if [ "$name" = node ]; then command -v npm >/dev/null || return 1; fi
+    if [ "$1" = node ]; then command -v npm >/dev/null || return 1; fi
     "$TOOLS/detect-mirror.sh" >/dev/null 2>&1 || return 1
-    rm -f "$mark"
-    local port dir=$E2E_TMP/registry-$name
-    port=$(free_port)
-    run "$TOOLS/registry.sh" start "$dir" "$port"
-    on_exit "'$TOOLS/registry.sh' stop '$dir' >/dev/null 2>&1"
-    RUN_TAIL=40 run env IMAGES="$name" EXTRA_TAGS=0 \
-      ROOTFS_DIR="$NYDUS_CACHE/rootfs-bookworm" "$TOOLS/make-images.sh" "$img" "127.0.0.1:$port"
-    run "$TOOLS/registry.sh" stop "$dir"
-    date -u +%Y-%m-%dT%H:%M:%SZ >"$mark"
-  else
-    log "   reusing $img (built $(cat "$mark"); REFRESH=1 to rebuild)"
   fi
-  CACHED_OCI=$img/oci
+  cached_image "$1"
 }
 
 python_image_layers
@@ -199,7 +182,7 @@ nydusd_stop "$E2E_TMP/mnt-copy"
 log "   the copy mounted from repository pycopy equals the rootfs"
 
 phase "debian:bookworm: convert + check"
-if cached_image debian; then
+if have_image debian; then
   run skopeo copy -q --dest-tls-verify=false "oci:$CACHED_OCI:debian-bookworm" "docker://$HOST/debian:bookworm"
   t0=$(now_ms)
   run "$NYDUSIFY" convert --source "$HOST/debian:bookworm" --target "$HOST/debian:bookworm-nydus" \
@@ -229,7 +212,7 @@ else
 fi
 
 phase "node:bookworm: convert + check"
-if [ "${NYDUSIFY_NODE:-1}" = 1 ] && cached_image node; then
+if [ "${NYDUSIFY_NODE:-1}" = 1 ] && have_image node; then
   run skopeo copy -q --dest-tls-verify=false "oci:$CACHED_OCI:node-bookworm" "docker://$HOST/node:bookworm"
   t0=$(now_ms)
   run "$NYDUSIFY" convert --source "$HOST/node:bookworm" --target "$HOST/node:bookworm-nydus" \
