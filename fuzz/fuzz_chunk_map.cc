@@ -127,7 +127,7 @@ void FuzzBlobMeta(ByteSpan in) {
     return Status::OK();
   };
   auto load = storage::LoadOrFetchBlobMeta(path, blob, read);
-  if (load.ok() && load->ci.size() != blob.chunk_count) std::abort();
+  if (load.ok() && load->size() != blob.chunk_count) std::abort();
 }
 
 }  // namespace

@@ -10,6 +10,10 @@
 #                            (NYDUS_BUILD_TESTS=ON): scripts/sanitize.sh asan with
 #                            ASAN_DIR=build-fuzz then builds and runs them on the same
 #                            ASan+UBSan libraries, compiled once (.ci/run does this)
+#        FUZZ_SKIP_BUILD=1   use build-fuzz as it is (two runs of this script in parallel on
+#                            disjoint FUZZ_TARGETS: build once, then start both with it)
+#        FUZZ_CORPUS_DIR     keep each target's corpus in FUZZ_CORPUS_DIR/<target> (seeded on
+#                            first use, grown by every run) instead of a temporary directory
 #        FUZZ_SEED, FUZZ_RUNS  with both set, each target runs exactly FUZZ_RUNS inputs from
 #                            that seed instead of for SECONDS: the same binary then explores
 #                            the same inputs every time (CI uses this, so a run is reproducible).
@@ -39,13 +43,17 @@ run_divisor() {
 
 tests=OFF
 [ "${FUZZ_BUILD_TESTS:-0}" = 1 ] && tests=ON
-CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DNYDUS_BUILD_FUZZ=ON \
-  -DNYDUS_BUILD_TESTS=$tests -DNYDUS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-# shellcheck disable=SC2086
-ninja -j"${JOBS:-2}" -C "$build" $targets
+if [ "${FUZZ_SKIP_BUILD:-0}" != 1 ]; then
+  CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DNYDUS_BUILD_FUZZ=ON \
+    -DNYDUS_BUILD_TESTS=$tests -DNYDUS_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  # shellcheck disable=SC2086
+  ninja -j"${JOBS:-2}" -C "$build" $targets
+fi
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+work=${FUZZ_CORPUS_DIR:-$tmp}
+mkdir -p "$work"
 artifacts=$build/artifacts
 mkdir -p "$artifacts"
 
@@ -54,8 +62,9 @@ le32() { printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 
   $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
 le64() { le32 $(($1 & 0xffffffff)); le32 $(($1 >> 32)); }
 
-seed() {  # seed TARGET
+seed() {  # seed TARGET (a kept corpus that already has inputs is used as it is)
   local dir=$work/$1
+  if [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then return; fi
   mkdir -p "$dir"
   if [ "$1" = fuzz_http_request ]; then  # request streams, no fixtures needed
     printf 'GET /api/v1/daemon HTTP/1.1\r\nHost: localhost\r\n\r\n' > "$dir/get"
@@ -86,7 +95,7 @@ seed() {  # seed TARGET
       printf '\000localhost:5000/a/b:v1@%s\nubuntu\nlinux/arm64/v8\n{"auths":{"https://index.docker.io/v1/":{"auth":"dTpw"}}}' "$d" > "$dir/refs"
       return ;;
     fuzz_tar_source)  # a small layer with every entry type the tar source accepts, plain and gzip
-      local t=$work/tar-src
+      local t=$tmp/tar-src
       mkdir -p "$t/d/e"
       printf 'hello' > "$t/d/f"
       head -c 9000 /dev/zero | tr '\0' 'x' > "$t/d/e/big"
@@ -135,12 +144,12 @@ for t in $targets; do
   if [ ${#limit[@]} = 2 ]; then echo "== $t: $runs runs from seed $FUZZ_SEED"; else echo "== $t: ${secs}s"; fi
   if ! "$build/fuzz/$t" "$work/$t" "${limit[@]}" -max_len=65536 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
-      >"$work/$t.log" 2>&1; then
+      >"$tmp/$t.log" 2>&1; then
     echo "!! $t failed; log tail:"
-    tail -n 40 "$work/$t.log"
+    tail -n 40 "$tmp/$t.log"
     status=1
   else
-    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+.*DONE)" "$work/$t.log" || true
+    grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+.*DONE)" "$tmp/$t.log" || true
   fi
 done
 exit $status
