@@ -405,6 +405,18 @@ struct Throttling {
   TestHttpServer server;  // last: stopped before the members it uses are destroyed
 };
 
+// The waits of one 10-byte ReadBlob (retry_limit 1) from a registry that answers `status`
+// with Retry-After `retry_after` once and then serves the blob; the read must succeed.
+std::vector<std::chrono::milliseconds> WaitsOfOneRetry(int status, const char* retry_after) {
+  std::vector<std::chrono::milliseconds> delays;
+  Throttling reg(status, 1, retry_after);
+  auto c = reg.NewClient(1, &delays);
+  std::vector<uint8_t> buf(10);
+  Status st = c->ReadBlob(kId, 0, buf);
+  EXPECT_TRUE(st.ok()) << retry_after << ": " << st.ToString();
+  return delays;
+}
+
 TEST(RegistryClientTest, TooManyRequestsIsRetriedAfterRetryAfter) {
   using std::chrono::milliseconds;
   std::vector<milliseconds> delays;
@@ -430,23 +442,14 @@ TEST(RegistryClientTest, TooManyRequestsIsRetriedAfterRetryAfter) {
 
 TEST(RegistryClientTest, RetryAfterIsCappedAndAlsoHonouredFor503) {
   using std::chrono::milliseconds;
-  std::vector<milliseconds> delays;
-  Throttling hour(429, 1, "3600");
-  auto c = hour.NewClient(1, &delays);
-  std::vector<uint8_t> buf(10);
-  ASSERT_TRUE(c->ReadBlob(kId, 0, buf).ok());
-  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(8000)}));
-
-  delays.clear();
-  Throttling busy(503, 1, "1");
-  auto c2 = busy.NewClient(1, &delays);
-  ASSERT_TRUE(c2->ReadBlob(kId, 0, buf).ok());
-  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(1000)}));
+  EXPECT_EQ(WaitsOfOneRetry(429, "3600"), (std::vector<milliseconds>{milliseconds(8000)}));
+  EXPECT_EQ(WaitsOfOneRetry(503, "1"), (std::vector<milliseconds>{milliseconds(1000)}));
 
   // 4xx other than 429 are not retried, Retry-After or not.
-  delays.clear();
+  std::vector<milliseconds> delays;
   Throttling denied(403, 1, "1");
   auto c3 = denied.NewClient(3, &delays);
+  std::vector<uint8_t> buf(10);
   EXPECT_EQ(c3->ReadBlob(kId, 0, buf).code(), StatusCode::kPermissionDenied);
   EXPECT_TRUE(delays.empty());
 }
@@ -457,21 +460,12 @@ TEST(RegistryClientTest, UnusableRetryAfterFallsBackToTheBackoff) {
   using std::chrono::milliseconds;
   for (const char* after :
        {"Wed, 21 Oct 2015 07:28:00 GMT", "-5", "1.5", "99999999999999999999", "0x10"}) {
-    std::vector<milliseconds> delays;
-    Throttling reg(429, 1, after);
-    auto c = reg.NewClient(1, &delays);
-    std::vector<uint8_t> buf(10);
-    Status st = c->ReadBlob(kId, 0, buf);
-    ASSERT_TRUE(st.ok()) << after << ": " << st.ToString();
-    EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(10)})) << after;
+    EXPECT_EQ(WaitsOfOneRetry(429, after), (std::vector<milliseconds>{milliseconds(10)}))
+        << after;
   }
   // The largest value the parser takes is capped like the others.
-  std::vector<milliseconds> delays;
-  Throttling reg(429, 1, "9999999999999999999");
-  auto c = reg.NewClient(1, &delays);
-  std::vector<uint8_t> buf(10);
-  ASSERT_TRUE(c->ReadBlob(kId, 0, buf).ok());
-  EXPECT_EQ(delays, (std::vector<milliseconds>{milliseconds(8000)}));
+  EXPECT_EQ(WaitsOfOneRetry(429, "9999999999999999999"),
+            (std::vector<milliseconds>{milliseconds(8000)}));
 }
 
 TEST(RegistryClientTest, DeadServerFailsWithinTheTimeout) {
