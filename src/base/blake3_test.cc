@@ -9,6 +9,7 @@
 
 #include "base/blake3_impl.h"
 #include "base/bytes.h"
+#include "testing/test_util.h"
 
 namespace nydus {
 namespace {
@@ -52,12 +53,7 @@ Bytes PatternInput(size_t len) {
   return b;
 }
 
-Bytes RandomBytes(size_t len, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(len);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
+using ::nydus::testing::RandomBytes;
 
 std::string Hash(ByteSpan data, Blake3Backend backend = Blake3Backend::kPortable) {
   Blake3Hasher h(backend);

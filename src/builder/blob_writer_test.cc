@@ -69,12 +69,7 @@ std::string IdWithout(ByteSpan blob, uint64_t skip_off, uint64_t skip_len) {
   return DigestHex(h->Finish());
 }
 
-Bytes RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(n);
-  for (auto& c : b) c = static_cast<uint8_t>(rng());
-  return b;
-}
+using ::nydus::testing::RandomBytes;
 
 Bytes TextBytes(size_t n, uint32_t seed) {  // compressible
   std::mt19937 rng(seed);

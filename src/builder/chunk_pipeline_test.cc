@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -17,12 +16,7 @@ namespace {
 
 constexpr uint32_t kChunk = 0x1000;
 
-Bytes RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(n);
-  for (auto& c : b) c = static_cast<uint8_t>(rng());
-  return b;
-}
+using ::nydus::testing::RandomBytes;
 
 Bytes Concat(std::initializer_list<Bytes> parts) {
   Bytes out;

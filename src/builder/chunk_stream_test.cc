@@ -20,12 +20,7 @@ namespace {
 
 constexpr uint32_t kChunk = 0x1000;
 
-Bytes RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(n);
-  for (auto& c : b) c = static_cast<uint8_t>(rng());
-  return b;
-}
+using ::nydus::testing::RandomBytes;
 
 Bytes TextBytes(size_t n, uint32_t seed) {
   Bytes b(n);

@@ -19,12 +19,7 @@ constexpr Compressor kReal[] = {Compressor::kLz4Block, Compressor::kGzip, Compre
 
 std::string Name(Compressor c) { return std::to_string(static_cast<uint32_t>(c)); }
 
-Bytes RandomBytes(size_t len, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(len);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
+using ::nydus::testing::RandomBytes;
 
 Bytes Compressible(size_t len) {
   const std::string text = "nydus chunk data, highly repetitive; ";

@@ -15,12 +15,7 @@
 namespace nydus::compress {
 namespace {
 
-Bytes RandomBytes(size_t len, uint32_t seed) {
-  std::mt19937 rng(seed);
-  Bytes b(len);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
+using ::nydus::testing::RandomBytes;
 
 // Half text, half noise: compresses into a mix of block types.
 Bytes Mixed(size_t len, uint32_t seed) {

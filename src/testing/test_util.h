@@ -1,10 +1,12 @@
-// Test-only helpers: status assertions, temp dirs, fixture lookup.
+// Test-only helpers: status assertions, temp dirs, seeded random data, fixture lookup.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 
+#include "base/bytes.h"
 #include "base/result.h"
 
 #define ASSERT_OK(expr)                                   \
@@ -38,6 +40,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// `n` bytes from std::mt19937(seed): incompressible, and the same for the same seed.
+Bytes RandomBytes(size_t n, uint32_t seed);
 
 // Path to ../shared/fixtures/nydus/<rel>, or "" when the fixtures are absent.
 std::string FixturePath(const std::string& rel);
