@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 
 namespace nydus {
 
@@ -70,6 +72,22 @@ Status WriteFull(int fd, const void* buf, size_t len, const std::string& what) {
     len -= static_cast<size_t>(n);
   }
   return Status::OK();
+}
+
+std::string TempPathFor(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path + ".tmp." + std::to_string(::getpid()) + "." +
+         std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+Status WriteFileAtomically(const std::string& path, ByteSpan data) {
+  const std::string tmp = TempPathFor(path);
+  Status st = WriteWholeFile(tmp, data);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = Status::FromErrno(errno, "rename " + tmp + " to " + path);
+  }
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
 }
 
 }  // namespace nydus

@@ -14,6 +14,15 @@ Result<Bytes> ReadWholeFile(const std::string& path, uint64_t max_size = 1ull <<
 // Writes `data` to `path` (create/truncate, mode 0644).
 Status WriteWholeFile(const std::string& path, ByteSpan data);
 
+// `path` + ".tmp.<pid>.<n>": distinct on every call, in this process and among processes
+// writing into the same directory. Thread-safe.
+std::string TempPathFor(const std::string& path);
+// A file that appears whole or not at all: `data` is written to TempPathFor(path) and renamed
+// over `path`; on failure the temporary file is removed and `path` is left as it was. (No
+// fsync: a crash may leave an empty or old file, never a partial one under `path` from a
+// completed rename of a short write.)
+Status WriteFileAtomically(const std::string& path, ByteSpan data);
+
 // An owned file descriptor, closed on destruction.
 class UniqueFd {
  public:

@@ -14,7 +14,6 @@
 #include "base/file_util.h"
 #include "base/logging.h"
 #include "base/thread_pool.h"
-#include "builder/atomic_file.h"
 #include "builder/blob_writer.h"
 #include "builder/bootstrap_writer.h"
 #include "builder/chunk_dict.h"

@@ -11,7 +11,6 @@
 #include "base/file_util.h"
 #include "base/json.h"
 #include "base/logging.h"
-#include "builder/atomic_file.h"
 #include "builder/blob_writer.h"
 #include "builder/bootstrap_writer.h"
 #include "builder/builder.h"
@@ -168,6 +167,14 @@ Result<CompactResult> Compact(const CompactOptions& o) {
     wo.aligned_chunk = true;
     wo.blob_index = new_index;
     const std::string tmp = TempPathFor(o.blobs_dir + "/.compact-" + std::to_string(i));
+    // Until the rename below, any return leaves no temporary blob behind.
+    struct RemoveUnlessKept {
+      const std::string& path;
+      bool kept = false;
+      ~RemoveUnlessKept() {
+        if (!kept) ::unlink(path.c_str());
+      }
+    } tmp_guard{tmp};
     ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, BlobWriter::Create(tmp, wo));
     std::vector<uint32_t> sources = {i};
     sources.insert(sources.end(), p.merged.begin(), p.merged.end());
@@ -178,22 +185,24 @@ Result<CompactResult> Compact(const CompactOptions& o) {
         auto data = reader.ReadChunk(c);
         if (!data.ok()) {
           writer->Abandon();
-          ::unlink(tmp.c_str());
           return data.status().WithContext("compact");
         }
         auto added = writer->AddChunk(ByteSpan((*data)->data(), (*data)->size()));
         if (!added.ok()) {
           writer->Abandon();
-          ::unlink(tmp.c_str());
           return added.status();
         }
-        if (added->digest != c.digest) return Status::Internal("compact: chunk digest changed");
+        if (added->digest != c.digest) {
+          writer->Abandon();
+          return Status::Internal("compact: chunk digest changed");
+        }
         moved[{s, idx}] = *added;
       }
     }
     ASSIGN_OR_RETURN(meta::BlobInfo info, writer->Finish());
     const std::string path = o.blobs_dir + "/" + info.blob_id;
     if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename " + tmp);
+    tmp_guard.kept = true;
     res.dropped_blobs.push_back(image.blobs[i].blob_id);
     res.new_blobs.push_back(info.blob_id);
     blobs.push_back(info);

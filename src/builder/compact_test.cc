@@ -1,6 +1,9 @@
 #include "builder/compact.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "base/file_util.h"
 #include "builder/tar_test_util.h"
@@ -15,22 +18,9 @@ using testutil::TarEntry;
 using testutil::TarOptions;
 using testutil::WriteTar;
 
-TarEntry F(const std::string& p, std::string data) {
-  TarEntry e;
-  e.path = p;
-  e.data = std::move(data);
-  return e;
-}
-
-std::string Noise(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
+// Regular files with incompressible content (compaction is about stored bytes).
+TarEntry F(const std::string& p, std::string data) { return testutil::File(p, std::move(data)); }
+using testutil::Noise;
 
 struct Layers {
   testing::TempDir tmp;
@@ -97,6 +87,28 @@ TEST(CompactTest, MergesSmallBlobs) {
   ASSERT_TRUE(r.compacted);
   EXPECT_EQ(r.blob_ids.size(), 1u);
   EXPECT_EQ(TarOf(l, l.boot, "a.tar"), TarOf(l, r.bootstrap_path, "b.tar"));
+}
+
+// A blob that cannot be read while it is rebuilt: Compact fails with the read error and leaves
+// neither a temporary blob nor an output bootstrap behind.
+TEST(CompactTest, FailedRebuildLeavesNoTemporaryBlob) {
+  Layers l;
+  ASSERT_NO_FATAL_FAILURE(BuildLayers(&l));
+  ASSERT_OK_AND_ASSIGN(meta::Image img, meta::ReadBootstrapFile(l.boot));
+  const std::string blob0 = l.tmp.Join(img.blobs[0].blob_id);
+  ASSERT_EQ(::truncate(blob0.c_str(), 4096), 0);
+  CompactOptions o;
+  o.bootstrap_path = l.boot;
+  o.blobs_dir = l.tmp.path();
+  o.min_used_ratio = 10;
+  o.compact_blob_size = 0;
+  EXPECT_FALSE(Compact(o).ok());
+  for (const auto& e : std::filesystem::directory_iterator(l.tmp.path())) {
+    const std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".compact-"), std::string::npos) << name;
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+  }
+  EXPECT_FALSE(std::filesystem::exists(l.tmp.path() + "/l2.bootstrap.compact"));
 }
 
 TEST(CompactTest, NothingToDo) {

@@ -10,7 +10,6 @@
 #include "base/bytes.h"
 #include "base/digest.h"
 #include "base/file_util.h"
-#include "builder/atomic_file.h"
 #include "builder/bootstrap_writer.h"
 #include "builder/builder.h"
 #include "builder/layering.h"

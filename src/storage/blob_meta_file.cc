@@ -27,19 +27,6 @@ uint64_t FileSizeFor(const meta::BlobInfo& blob) {
   return RoundUp(blob.ci_uncompressed_size, 4096) + kHeader;
 }
 
-// Writes `data` to `path` through a temporary file in the same directory and a rename.
-Status WriteAtomically(const std::string& path, ByteSpan data) {
-  static std::atomic<uint64_t> seq{0};
-  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                    std::to_string(seq.fetch_add(1, std::memory_order_relaxed));
-  Status st = WriteWholeFile(tmp, data);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Status::FromErrno(errno, "rename " + tmp);
-  }
-  if (!st.ok()) ::unlink(tmp.c_str());
-  return st;
-}
-
 // `ci_data` (uncompressed) and `header` against the ToC's digests (see the header comment).
 Status VerifyAgainstToc(const meta::BlobInfo& blob, const meta::BlobReadFn& read, ByteSpan ci_data,
                         ByteSpan header) {
@@ -159,7 +146,7 @@ Result<std::vector<format::ChunkCompressInfo>> LoadOrFetchBlobMeta(const std::st
                                      ByteSpan(file.data() + file.size() - kHeader, kHeader)));
   }
   if (path.empty()) return out;
-  if (Status st = WriteAtomically(path, file); !st.ok()) {
+  if (Status st = WriteFileAtomically(path, file); !st.ok()) {
     LOG_WARN("cannot write {}: {}", path, st.ToString());
   }
   return out;
