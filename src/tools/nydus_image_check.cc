@@ -84,17 +84,6 @@ bool HasRafsMagic(const std::string& path) {
 
 }  // namespace
 
-void AddCheckCommand(CLI::App& app, CheckArgs* a) {
-  CLI::App* c = app.add_subcommand("check", "Validate RAFS filesystem metadata");
-  c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
-  c->add_option("-B,--bootstrap", a->bootstrap, "[Deprecated] File path of RAFS meta blob/bootstrap");
-  c->add_option("-D,--blob-dir", a->blob_dir,
-                "Directory for localfs storage backend, hosting data blobs and cache files");
-  c->add_flag("-v,--verbose", a->verbose, "Output message in verbose mode");
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
-}
-
 Status RunCheck(const CheckArgs& a) {
   ASSIGN_OR_RETURN(std::string path, PickBootstrap(a.bootstrap_pos, a.bootstrap));
   auto image = meta::ReadBootstrapFile(path);
@@ -121,14 +110,6 @@ Status RunCheck(const CheckArgs& a) {
     RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
   }
   return Status::OK();
-}
-
-void AddInspectCommand(CLI::App& app, InspectArgs* a) {
-  CLI::App* c = app.add_subcommand("inspect", "Inspect RAFS filesystem metadata in interactive or request mode");
-  c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
-  c->add_option("-B,--bootstrap", a->bootstrap, "[Deprecated] File path of RAFS meta blob/bootstrap");
-  c->add_option("-R,--request", a->request, "Inspect RAFS filesystem metadata in request mode")
-      ->check(CLI::IsMember({"stats", "ls", "stat", "blobs", "prefetch", "tree"}));
 }
 
 namespace {
@@ -193,18 +174,6 @@ Status RunInspect(const InspectArgs& a) {
     if (!RunInspectLine(image, line, &cwd)) break;
   }
   return Status::OK();
-}
-
-void AddStatCommand(CLI::App& app, StatArgs* a) {
-  CLI::App* c = app.add_subcommand("stat", "Generate statistics information from RAFS filesystems");
-  c->add_option("-B,--bootstrap", a->bootstrap, "Generate statistics information for the RAFS filesystem");
-  c->add_option("-D,--blob-dir", a->blob_dir,
-                "Generate statistics information for all RAFS filesystems in the directory");
-  c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
-      ->default_str("blake3")
-      ->check(CLI::IsMember({"blake3", "sha256"}));
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
 }
 
 Status RunStat(const StatArgs& a) {

@@ -1,12 +1,15 @@
-// Subcommands of nydus-image: argument structs, CLI11 registration and runners.
+// Subcommands of nydus-image: argument structs, CLI11 registration (nydus_image_cli.cc) and
+// runners (nydus_image_<command>.cc).
 #pragma once
-
-#include <CLI/CLI.hpp>
 
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace nydus::tools {
 

@@ -25,29 +25,6 @@ Status ParseU64(const std::string& flag, const std::string& text, uint64_t* out)
 
 }  // namespace
 
-void AddCompactCommand(CLI::App& app, CompactArgs* a) {
-  CLI::App* cmd = app.add_subcommand(
-      "compact",
-      "(experimental)Compact specific nydus image, remove unused chunks in blobs, merge small "
-      "blobs");
-  cmd->add_option("-B,--bootstrap", a->bootstrap, "bootstrap to compact")->required();
-  cmd->add_option("-C,--config", a->config, "compact config file (JSON)");
-  cmd->add_option("--min-used-ratio", a->min_used_ratio,
-                  "Lower bound of used ratio for blobs to be kept, possible values: 0-99, 0 "
-                  "means disable");
-  cmd->add_option("--compact-blob-size", a->compact_blob_size,
-                  "Upper bound of blob size for blobs to be compacted, in bytes");
-  cmd->add_option("--max-compact-size", a->max_compact_size,
-                  "Upper bound of compacted blob size, in bytes");
-  cmd->add_option("--layers-to-compact", a->layers_to_compact,
-                  "If number of blobs >= layers_to_compact, do compact. 0 means always compact");
-  cmd->add_option("-D,--blob-dir", a->blob_dir,
-                  "Local blobs dir for blobs not in backend, also for output blobs");
-  cmd->add_option("-O,--output-bootstrap", a->output_bootstrap,
-                  "bootstrap to output, default is source bootstrap add suffix .compact");
-  cmd->add_option("-J,--output-json", a->output_json, "JSON file output path for build result");
-}
-
 Status RunCompact(const CompactArgs& a) {
   builder::CompactOptions o;
   o.bootstrap_path = a.bootstrap;

@@ -15,59 +15,6 @@
 
 namespace nydus::tools {
 
-void AddCreateCommand(CLI::App& app, CreateArgs* a) {
-  CLI::App* c =
-      app.add_subcommand("create", "Create RAFS filesystems from directories or tar/tar.gz layers");
-  c->add_option("SOURCE", a->source, "source from which to build the RAFS filesystem")
-      ->required();
-  c->add_option("-t,--type,--source-type", a->type, "Conversion type:")
-      ->default_str("dir-rafs")
-      ->check(CLI::IsMember({"directory", "dir-rafs", "tar-rafs", "targz-rafs"}));
-  c->add_option("-B,--bootstrap", a->bootstrap,
-                "File path to save the generated RAFS metadata blob");
-  c->add_option("-D,--blob-dir", a->blob_dir,
-                "Directory path to save generated RAFS metadata and data blobs");
-  c->add_option("-b,--blob", a->blob, "File path to save the generated RAFS data blob");
-  c->add_flag("--blob-inline-meta,--inline-bootstrap", a->blob_inline_meta,
-              "Inline RAFS metadata and blob metadata into the data blob");
-  c->add_option("--blob-id", a->blob_id, "OSS object id for the generated RAFS data blob");
-  c->add_option("--chunk-size", a->chunk_size,
-                "Set the size of data chunks, must be power of two and between "
-                "0x1000-0x1000000: [default: 0x100000]");
-  c->add_option("--compressor", a->compressor, "Algorithm to compress data chunks:")
-      ->default_str("zstd")
-      ->check(CLI::IsMember({"none", "lz4_block", "zstd"}));
-  c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
-      ->default_str("blake3")
-      ->check(CLI::IsMember({"blake3", "sha256"}));
-  c->add_option("-v,--fs-version", a->fs_version, "Set RAFS format version number:")
-      ->default_str("6")
-      ->check(CLI::IsMember({"5", "6"}));
-  c->add_option("--features", a->features, "Enable/disable features")
-      ->check(CLI::IsMember({"blob-toc"}))
-      ->delimiter(',');
-  c->add_option("--chunk-dict", a->chunk_dict,
-                "File path of chunk dictionary for data deduplication");
-  c->add_option("--parent-bootstrap", a->parent_bootstrap,
-                "File path of the parent/referenced RAFS metadata blob (optional)");
-  c->add_flag("--aligned-chunk", a->aligned_chunk,
-              "Align uncompressed data chunks to 4K, only for RAFS V5");
-  c->add_flag("--repeatable", a->repeatable, "Generate reproducible RAFS metadata");
-  c->add_flag("--disable-check", a->disable_check,
-              "Disable RAFS metadata validation after build")
-      ->group("");
-  c->add_option("--whiteout-spec", a->whiteout_spec,
-                "Set the type of whiteout specification:")
-      ->default_str("oci")
-      ->check(CLI::IsMember({"oci", "overlayfs", "none"}));
-  c->add_option("--prefetch-policy", a->prefetch_policy,
-                "Set data prefetch policy (patterns are read from stdin):")
-      ->default_str("none")
-      ->check(CLI::IsMember({"fs", "blob", "none"}));
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
-}
-
 // The reference parses --chunk-size as hex, with or without a 0x prefix.
 static Result<uint32_t> ParseChunkSize(const std::string& s) {
   std::string hex = s;

@@ -10,29 +10,6 @@
 
 namespace nydus::tools {
 
-void AddExportCommand(CLI::App& app, ExportArgs* args) {
-  CLI::App* cmd =
-      app.add_subcommand("export", "Export RAFS filesystems as raw block disk images or tar files");
-  cmd->add_flag("--block", args->block, "Export RAFS filesystems as raw block disk images")
-      ->required();
-  auto* boot = cmd->add_option("-B,--bootstrap", args->bootstrap,
-                               "Bootstrap of the RAFS filesystem to be exported");
-  auto* cfg = cmd->add_option("-C,--config", args->config,
-                              "Configuration file containing a `BlobCacheEntry` object");
-  auto* dir = cmd->add_option("-D,--localfs-dir", args->localfs_dir,
-                              "Path to the `localfs` working directory, which also enables the "
-                              "`localfs` storage backend");
-  boot->needs(dir);
-  dir->needs(boot);
-  dir->excludes(cfg);
-  cmd->add_option("--threads", args->threads,
-                  "Number of worker threads to execute export operation, valid values: [1-32]")
-      ->default_val(4)
-      ->check(CLI::Range(1, 32));
-  cmd->add_option("-O,--output", args->output, "File path for saving the exported content");
-  cmd->add_flag("--verity", args->verity, "Generate dm-verity data for block device");
-}
-
 Status RunExport(const ExportArgs& args) {
   if (!args.config.empty()) {
     return Status::NotSupported(

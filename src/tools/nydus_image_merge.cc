@@ -11,34 +11,6 @@
 
 namespace nydus::tools {
 
-void AddMergeCommand(CLI::App& app, MergeArgs* a) {
-  CLI::App* c = app.add_subcommand("merge", "Merge multiple bootstraps into a overlaid bootstrap");
-  c->add_option("--parent-bootstrap", a->parent_bootstrap,
-                "File path of the parent/referenced RAFS metadata blob (optional)");
-  c->add_option("-B,--bootstrap", a->bootstrap, "Output path of nydus overlaid bootstrap");
-  c->add_option("-D,--blob-dir", a->blob_dir,
-                "Directory path to save generated RAFS metadata and data blobs");
-  c->add_option("--chunk-dict", a->chunk_dict,
-                "File path of chunk dictionary for data deduplication");
-  c->add_option("--prefetch-policy", a->prefetch_policy,
-                "Set data prefetch policy (patterns are read from stdin):")
-      ->default_str("none")
-      ->check(CLI::IsMember({"fs", "blob", "none"}));
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
-  c->add_option("--blob-digests", a->blob_digests, "RAFS blob digest list separated by comma");
-  c->add_option("--original-blob-ids", a->original_blob_ids,
-                "original blob id list separated by comma, it may usually be a sha256 hex string");
-  c->add_option("--blob-sizes", a->blob_sizes, "RAFS blob size list separated by comma");
-  c->add_option("--blob-toc-digests", a->blob_toc_digests,
-                "RAFS blob toc digest list separated by comma");
-  c->add_option("--blob-toc-sizes", a->blob_toc_sizes,
-                "RAFS blob toc size list separated by comma");
-  c->add_option("-C,--config", a->config,
-                "Configuration file for storage backend, cache and RAFS FUSE filesystem.");
-  c->add_option("SOURCE", a->sources, "bootstrap paths (allow one or more)")->required();
-}
-
 static std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
   std::string item;

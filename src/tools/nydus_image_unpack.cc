@@ -11,23 +11,6 @@
 
 namespace nydus::tools {
 
-void AddUnpackCommand(CLI::App& app, UnpackArgs* args) {
-  CLI::App* cmd = app.add_subcommand("unpack", "Unpack a RAFS filesystem to a tar file");
-  cmd->add_option("BOOTSTRAP", args->bootstrap_pos, "File path of RAFS metadata");
-  cmd->add_option("-B,--bootstrap", args->bootstrap,
-                  "[Deprecated] File path of RAFS meta blob/bootstrap");
-  auto* blob = cmd->add_option("-b,--blob", args->blob, "Path to RAFS data blob file");
-  auto* dir = cmd->add_option("-D,--blob-dir", args->blob_dir,
-                              "Directory for localfs storage backend, hosting data blobs and "
-                              "cache files");
-  auto* type = cmd->add_option("--backend-type", args->backend_type, "Type of backend");
-  cmd->add_option("--backend-config", args->backend_config, "Config string of backend");
-  cmd->add_option("--backend-config-file", args->backend_config_file, "Config file of backend");
-  blob->excludes(dir)->excludes(type);
-  dir->excludes(type);
-  cmd->add_option("--output", args->output, "Path for output tar file")->required();
-}
-
 Status RunUnpack(const UnpackArgs& args) {
   builder::UnpackOptions o;
   if (!args.bootstrap_pos.empty() && !args.bootstrap.empty()) {
