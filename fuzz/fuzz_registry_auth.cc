@@ -76,7 +76,7 @@ void CheckLocation(std::string_view text) {
   // "base\nlocation": the URL of the request and the Location header of its response.
   size_t nl = text.find('\n');
   std::string base(nl == std::string_view::npos ? "http://registry:5000/v2/r/blobs/x"
-                                                 : text.substr(0, nl));
+                                                : text.substr(0, nl));
   std::string location(nl == std::string_view::npos ? text : text.substr(nl + 1));
   auto r = ResolveLocation(base, location);
   if (!r.ok()) {
@@ -125,12 +125,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 6) {
-    case 0: CheckChallenge(text); break;
-    case 1: CheckTokenReply(text); break;
-    case 2: CheckUrl(text); break;
-    case 3: CheckLocation(text); break;
-    case 4: CheckEscape(text); break;
-    default: CheckErrorSummary(text); break;
+    case 0:
+      CheckChallenge(text);
+      break;
+    case 1:
+      CheckTokenReply(text);
+      break;
+    case 2:
+      CheckUrl(text);
+      break;
+    case 3:
+      CheckLocation(text);
+      break;
+    case 4:
+      CheckEscape(text);
+      break;
+    default:
+      CheckErrorSummary(text);
+      break;
   }
   return 0;
 }

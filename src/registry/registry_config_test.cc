@@ -197,12 +197,10 @@ TEST(RegistryAuthTest, FuzzRegressions) {
   EXPECT_FALSE(ResolveLocation("http://h/", "//").ok());
   EXPECT_FALSE(ResolveLocation("http://h/", "//user:pw@evil/x").ok());
   EXPECT_EQ(*ResolveLocation("http://h/a/b", "c?d"), "http://h/a/c?d");
-  EXPECT_EQ(
-      SummarizeErrorBody(R"({"errors":[{"code":"DENIED","message":"a\nINFO forged line"}]})"),
-      "DENIED: a INFO forged line");
+  EXPECT_EQ(SummarizeErrorBody(R"({"errors":[{"code":"DENIED","message":"a\nINFO forged line"}]})"),
+            "DENIED: a INFO forged line");
   std::string long_msg(5000, 'x');
-  EXPECT_EQ(SummarizeErrorBody(R"({"errors":[{"message":")" + long_msg + R"("}]})").size(),
-            200u);
+  EXPECT_EQ(SummarizeErrorBody(R"({"errors":[{"message":")" + long_msg + R"("}]})").size(), 200u);
 }
 
 }  // namespace

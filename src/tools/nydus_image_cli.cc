@@ -11,8 +11,7 @@ namespace nydus::tools {
 void AddCreateCommand(CLI::App& app, CreateArgs* a) {
   CLI::App* c =
       app.add_subcommand("create", "Create RAFS filesystems from directories or tar/tar.gz layers");
-  c->add_option("SOURCE", a->source, "source from which to build the RAFS filesystem")
-      ->required();
+  c->add_option("SOURCE", a->source, "source from which to build the RAFS filesystem")->required();
   c->add_option("-t,--type,--source-type", a->type, "Conversion type:")
       ->default_str("dir-rafs")
       ->check(CLI::IsMember({"directory", "dir-rafs", "tar-rafs", "targz-rafs"}));
@@ -46,11 +45,9 @@ void AddCreateCommand(CLI::App& app, CreateArgs* a) {
   c->add_flag("--aligned-chunk", a->aligned_chunk,
               "Align uncompressed data chunks to 4K, only for RAFS V5");
   c->add_flag("--repeatable", a->repeatable, "Generate reproducible RAFS metadata");
-  c->add_flag("--disable-check", a->disable_check,
-              "Disable RAFS metadata validation after build")
+  c->add_flag("--disable-check", a->disable_check, "Disable RAFS metadata validation after build")
       ->group("");
-  c->add_option("--whiteout-spec", a->whiteout_spec,
-                "Set the type of whiteout specification:")
+  c->add_option("--whiteout-spec", a->whiteout_spec, "Set the type of whiteout specification:")
       ->default_str("oci")
       ->check(CLI::IsMember({"oci", "overlayfs", "none"}));
   c->add_option("--prefetch-policy", a->prefetch_policy,
@@ -92,7 +89,8 @@ void AddMergeCommand(CLI::App& app, MergeArgs* a) {
 void AddCheckCommand(CLI::App& app, CheckArgs* a) {
   CLI::App* c = app.add_subcommand("check", "Validate RAFS filesystem metadata");
   c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
-  c->add_option("-B,--bootstrap", a->bootstrap, "[Deprecated] File path of RAFS meta blob/bootstrap");
+  c->add_option("-B,--bootstrap", a->bootstrap,
+                "[Deprecated] File path of RAFS meta blob/bootstrap");
   c->add_option("-D,--blob-dir", a->blob_dir,
                 "Directory for localfs storage backend, hosting data blobs and cache files");
   c->add_flag("-v,--verbose", a->verbose, "Output message in verbose mode");
@@ -101,16 +99,19 @@ void AddCheckCommand(CLI::App& app, CheckArgs* a) {
 }
 
 void AddInspectCommand(CLI::App& app, InspectArgs* a) {
-  CLI::App* c = app.add_subcommand("inspect", "Inspect RAFS filesystem metadata in interactive or request mode");
+  CLI::App* c = app.add_subcommand(
+      "inspect", "Inspect RAFS filesystem metadata in interactive or request mode");
   c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
-  c->add_option("-B,--bootstrap", a->bootstrap, "[Deprecated] File path of RAFS meta blob/bootstrap");
+  c->add_option("-B,--bootstrap", a->bootstrap,
+                "[Deprecated] File path of RAFS meta blob/bootstrap");
   c->add_option("-R,--request", a->request, "Inspect RAFS filesystem metadata in request mode")
       ->check(CLI::IsMember({"stats", "ls", "stat", "blobs", "prefetch", "tree"}));
 }
 
 void AddStatCommand(CLI::App& app, StatArgs* a) {
   CLI::App* c = app.add_subcommand("stat", "Generate statistics information from RAFS filesystems");
-  c->add_option("-B,--bootstrap", a->bootstrap, "Generate statistics information for the RAFS filesystem");
+  c->add_option("-B,--bootstrap", a->bootstrap,
+                "Generate statistics information for the RAFS filesystem");
   c->add_option("-D,--blob-dir", a->blob_dir,
                 "Generate statistics information for all RAFS filesystems in the directory");
   c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
