@@ -8,6 +8,29 @@
 
 namespace nydus::tools {
 
+namespace {
+
+// Options several subcommands share, with the reference's wording.
+void AddOutputJson(CLI::App* c, std::string* out) {
+  c->add_option("-J,--output-json", *out, "File path to save operation result in JSON format");
+}
+
+void AddPrefetchPolicy(CLI::App* c, std::string* policy) {
+  c->add_option("--prefetch-policy", *policy,
+                "Set data prefetch policy (patterns are read from stdin):")
+      ->default_str("none")
+      ->check(CLI::IsMember({"fs", "blob", "none"}));
+}
+
+// The bootstrap as a positional argument, or through the deprecated -B.
+void AddBootstrapArgs(CLI::App* c, std::string* positional, std::string* deprecated) {
+  c->add_option("BOOTSTRAP", *positional, "File path of RAFS metadata");
+  c->add_option("-B,--bootstrap", *deprecated,
+                "[Deprecated] File path of RAFS meta blob/bootstrap");
+}
+
+}  // namespace
+
 void AddCreateCommand(CLI::App& app, CreateArgs* a) {
   CLI::App* c =
       app.add_subcommand("create", "Create RAFS filesystems from directories or tar/tar.gz layers");
@@ -50,12 +73,8 @@ void AddCreateCommand(CLI::App& app, CreateArgs* a) {
   c->add_option("--whiteout-spec", a->whiteout_spec, "Set the type of whiteout specification:")
       ->default_str("oci")
       ->check(CLI::IsMember({"oci", "overlayfs", "none"}));
-  c->add_option("--prefetch-policy", a->prefetch_policy,
-                "Set data prefetch policy (patterns are read from stdin):")
-      ->default_str("none")
-      ->check(CLI::IsMember({"fs", "blob", "none"}));
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
+  AddPrefetchPolicy(c, &a->prefetch_policy);
+  AddOutputJson(c, &a->output_json);
 }
 
 void AddMergeCommand(CLI::App& app, MergeArgs* a) {
@@ -67,12 +86,8 @@ void AddMergeCommand(CLI::App& app, MergeArgs* a) {
                 "Directory path to save generated RAFS metadata and data blobs");
   c->add_option("--chunk-dict", a->chunk_dict,
                 "File path of chunk dictionary for data deduplication");
-  c->add_option("--prefetch-policy", a->prefetch_policy,
-                "Set data prefetch policy (patterns are read from stdin):")
-      ->default_str("none")
-      ->check(CLI::IsMember({"fs", "blob", "none"}));
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
+  AddPrefetchPolicy(c, &a->prefetch_policy);
+  AddOutputJson(c, &a->output_json);
   c->add_option("--blob-digests", a->blob_digests, "RAFS blob digest list separated by comma");
   c->add_option("--original-blob-ids", a->original_blob_ids,
                 "original blob id list separated by comma, it may usually be a sha256 hex string");
@@ -88,22 +103,17 @@ void AddMergeCommand(CLI::App& app, MergeArgs* a) {
 
 void AddCheckCommand(CLI::App& app, CheckArgs* a) {
   CLI::App* c = app.add_subcommand("check", "Validate RAFS filesystem metadata");
-  c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
-  c->add_option("-B,--bootstrap", a->bootstrap,
-                "[Deprecated] File path of RAFS meta blob/bootstrap");
+  AddBootstrapArgs(c, &a->bootstrap_pos, &a->bootstrap);
   c->add_option("-D,--blob-dir", a->blob_dir,
                 "Directory for localfs storage backend, hosting data blobs and cache files");
   c->add_flag("-v,--verbose", a->verbose, "Output message in verbose mode");
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
+  AddOutputJson(c, &a->output_json);
 }
 
 void AddInspectCommand(CLI::App& app, InspectArgs* a) {
   CLI::App* c = app.add_subcommand(
       "inspect", "Inspect RAFS filesystem metadata in interactive or request mode");
-  c->add_option("BOOTSTRAP", a->bootstrap_pos, "File path of RAFS metadata");
-  c->add_option("-B,--bootstrap", a->bootstrap,
-                "[Deprecated] File path of RAFS meta blob/bootstrap");
+  AddBootstrapArgs(c, &a->bootstrap_pos, &a->bootstrap);
   c->add_option("-R,--request", a->request, "Inspect RAFS filesystem metadata in request mode")
       ->check(CLI::IsMember({"stats", "ls", "stat", "blobs", "prefetch", "tree"}));
 }
@@ -117,15 +127,12 @@ void AddStatCommand(CLI::App& app, StatArgs* a) {
   c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
       ->default_str("blake3")
       ->check(CLI::IsMember({"blake3", "sha256"}));
-  c->add_option("-J,--output-json", a->output_json,
-                "File path to save operation result in JSON format");
+  AddOutputJson(c, &a->output_json);
 }
 
 void AddUnpackCommand(CLI::App& app, UnpackArgs* args) {
   CLI::App* cmd = app.add_subcommand("unpack", "Unpack a RAFS filesystem to a tar file");
-  cmd->add_option("BOOTSTRAP", args->bootstrap_pos, "File path of RAFS metadata");
-  cmd->add_option("-B,--bootstrap", args->bootstrap,
-                  "[Deprecated] File path of RAFS meta blob/bootstrap");
+  AddBootstrapArgs(cmd, &args->bootstrap_pos, &args->bootstrap);
   auto* blob = cmd->add_option("-b,--blob", args->blob, "Path to RAFS data blob file");
   auto* dir = cmd->add_option("-D,--blob-dir", args->blob_dir,
                               "Directory for localfs storage backend, hosting data blobs and "
