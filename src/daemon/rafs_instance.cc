@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "base/logging.h"
-#include "http/http_client.h"
+#include "base/redact.h"
 #include "registry/registry_backend.h"
 
 namespace nydus::daemon {
@@ -67,7 +67,7 @@ Json Redacted(Json j, bool secret = false) {
   } else if (j.is_string()) {
     const std::string& s = j.get_ref<const std::string&>();
     if (s.find("://") != std::string::npos && s.find('@') != std::string::npos) {
-      j = http::RedactUrl(s);
+      j = RedactUrl(s);
     }
   }
   return j;

@@ -11,6 +11,8 @@
 #include <cmath>
 #include <mutex>
 
+#include "base/redact.h"
+
 namespace nydus::http {
 
 namespace {

@@ -23,7 +23,6 @@
 #include <utility>
 #include <vector>
 
-#include "base/redact.h"
 #include "base/result.h"
 
 namespace nydus::http {
@@ -71,10 +70,6 @@ struct Response {
   // First header named `name` (case-insensitive), or nullopt.
   std::optional<std::string> Find(std::string_view name) const;
 };
-
-// The URL with any user:password@ and the query string replaced by "..." (presigned storage
-// URLs carry signatures there): safe for logs and error messages (base/redact.h).
-using ::nydus::RedactUrl;
 
 // Counters of one client since it was created (monotonic; read without locking).
 struct ClientStats {

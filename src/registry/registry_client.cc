@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "base/logging.h"
+#include "base/redact.h"
 
 namespace nydus::registry {
 
@@ -154,7 +155,7 @@ Result<http::Response> RegistryClient::Transport(const http::Request& req, bool 
         state.disabled_until =
             options_.now() + std::chrono::seconds(std::max<uint64_t>(m.health_check_interval, 1));
         LOG_WARN("registry mirror {} disabled for {}s after repeated failures",
-                 http::RedactUrl(m.host),
+                 RedactUrl(m.host),
                  m.health_check_interval);
       }
     }
@@ -168,7 +169,7 @@ Result<http::Response> RegistryClient::Transport(const http::Request& req, bool 
     Result<http::Response> r = DoCounted(*proxied_, preq);
     if (!config_.proxy.fallback || (r.ok() && r->status < 500)) return r;
     LOG_WARN("registry proxy {} failed ({}); falling back to the origin",
-             http::RedactUrl(config_.proxy.url),
+             RedactUrl(config_.proxy.url),
              r.ok() ? "HTTP " + std::to_string(r->status) : r.status().ToString());
   }
   if (restart) restart();
@@ -223,12 +224,12 @@ Result<TokenReply> RegistryClient::FetchToken(const AuthChallenge& c) {
   if (!user_.empty() || !pass_.empty())
     req.headers.push_back({"Authorization", "Basic " + config_.auth});
   Result<http::Response> r = DoCounted(*direct_, req);
-  const std::string what = Where() + ": token server " + http::RedactUrl(realm);
+  const std::string what = Where() + ": token server " + RedactUrl(realm);
   if (!r.ok()) return WithTlsHint(r.status()).WithContext(what);
   std::string summary = SummarizeErrorBody(r->body);
   if (r->status == 401 || r->status == 403) {
     return Status::PermissionDenied(
-        Where() + " rejected the credentials: token server " + http::RedactUrl(realm) +
+        Where() + " rejected the credentials: token server " + RedactUrl(realm) +
         " answered " + std::to_string(r->status) + (summary.empty() ? "" : " " + summary) +
         (user_.empty() ? "; set 'auth' (base64 of user:password) in the registry backend config "
                          "or the IMAGE_PULL_AUTH environment variable"
@@ -395,7 +396,7 @@ Result<http::Response> RegistryClient::FollowRedirect(const http::Request& req,
     redirects_[digest] = Redirect{*target, options_.now() + options_.redirect_ttl};
   }
   if (!r.ok())
-    return WithTlsHint(r.status()).WithContext("redirected to " + http::RedactUrl(*target));
+    return WithTlsHint(r.status()).WithContext("redirected to " + RedactUrl(*target));
   return r;
 }
 

@@ -10,6 +10,7 @@
 #include "base/digest.h"
 #include "base/file_util.h"
 #include "base/logging.h"
+#include "base/redact.h"
 #include "registry/registry_auth.h"
 #include "registry/registry_config.h"
 
@@ -88,7 +89,7 @@ Status RepoClient::Answer(const http::Response& challenge) {
     req.url = url;
     if (has_creds) req.headers.push_back({"Authorization", basic});
     ASSIGN_OR_RETURN(http::Response resp, http_->Do(req));
-    if (!Is2xx(resp.status)) return StatusError(resp, "token request to " + http::RedactUrl(realm));
+    if (!Is2xx(resp.status)) return StatusError(resp, "token request to " + RedactUrl(realm));
     ASSIGN_OR_RETURN(TokenReply tok, ParseTokenReply(resp.body));
     value = "Bearer " + tok.token;
   } else {
@@ -118,7 +119,7 @@ Result<http::Response> RepoClient::SendRetried(const http::Request& req) {
                   resp.status().message().find("certificate") == std::string::npos) ||
                  (resp.ok() && resp->status >= 500);
     if (!retry || attempt >= 2) return resp;
-    LOG_WARN("{}: {} {} failed ({}), retrying", Where(), req.method, http::RedactUrl(req.url),
+    LOG_WARN("{}: {} {} failed ({}), retrying", Where(), req.method, RedactUrl(req.url),
              resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.status().message());
     std::this_thread::sleep_for(std::chrono::milliseconds(500 << attempt));
   }
