@@ -13,11 +13,11 @@
 
 #include "builder/dir_walker.h"
 #include "builder/tar_input.h"
+#include "builder/tar_path.h"
 
 namespace nydus::builder {
 namespace {
 
-constexpr size_t kMaxNameLen = 255;                 // RAFS_MAX_NAME
 constexpr size_t kMaxXattrKeyLen = 255;             // as dir_walker.cc
 constexpr size_t kMaxXattrValueLen = 0x10000;       // 64 KiB
 constexpr size_t kMaxSymlinkLen = 0xffff;           // the reference rejects longer targets
@@ -34,64 +34,6 @@ using ArchivePtr = std::unique_ptr<struct archive, ArchiveCloser>;
 std::string ArchiveError(struct archive* a) {
   const char* s = archive_error_string(a);
   return s ? s : "unknown libarchive error";
-}
-
-// Splits a tar path into components, normalised lexically inside the root as OCI appliers do
-// (Go's filepath.Clean): empty and "." components are dropped, ".." drops the component
-// before it ("./a/../b" is "b"). Rejects absolute paths and a ".." that would climb above the
-// root ("../x", "a/../../x"). An empty result names the root.
-Result<std::vector<std::string>> SplitEntryPath(std::string_view path, const char* what) {
-  if (!path.empty() && path.front() == '/') {
-    return Status::InvalidArgument(std::string("tar ") + what + " '" + std::string(path) +
-                                   "' is an absolute path");
-  }
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= path.size()) {
-    size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    std::string_view comp = path.substr(pos, end - pos);
-    pos = end + 1;
-    if (comp.empty() || comp == ".") continue;
-    if (comp == "..") {
-      if (out.empty()) {
-        return Status::InvalidArgument(std::string("tar ") + what + " '" + std::string(path) +
-                                       "' escapes the root with '..'");
-      }
-      out.pop_back();
-      continue;
-    }
-    if (comp.size() > kMaxNameLen) {
-      return Status::InvalidArgument(std::string("tar ") + what + " '" + std::string(path) +
-                                     "': name longer than 255 bytes");
-    }
-    out.emplace_back(comp);
-  }
-  return out;
-}
-
-std::string JoinComponents(const std::vector<std::string>& comps, size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    if (i) s += '/';
-    s += comps[i];
-  }
-  return s;
-}
-
-// Pathnames as raw bytes when libarchive has them, else its UTF-8 form (PAX names that the
-// current locale cannot represent).
-const char* EntryPath(struct archive_entry* e) {
-  const char* p = archive_entry_pathname(e);
-  return p ? p : archive_entry_pathname_utf8(e);
-}
-const char* EntryHardlink(struct archive_entry* e) {
-  const char* p = archive_entry_hardlink(e);
-  return p ? p : archive_entry_hardlink_utf8(e);
-}
-const char* EntrySymlink(struct archive_entry* e) {
-  const char* p = archive_entry_symlink(e);
-  return p ? p : archive_entry_symlink_utf8(e);
 }
 
 std::shared_ptr<meta::Inode> NewDirInode() {

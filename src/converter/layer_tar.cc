@@ -18,6 +18,7 @@
 
 #include "base/digest.h"
 #include "base/file_util.h"
+#include "builder/tar_path.h"
 #include "converter/oci.h"
 
 namespace nydus::converter {
@@ -105,45 +106,15 @@ Status RemoveAll(const std::string& path) {
   return Status::OK();
 }
 
-// Lexical normalisation of a layer path, as OCI appliers do (Go's filepath.Clean):
-// "./a//b/" → "a/b", "a/../b" → "b". InvalidArgument for an absolute path and for a ".."
-// that climbs above the root ("../x", "a/../../x"). "" names the root.
-Result<std::string> CleanPath(const char* raw_c) {
-  const std::string raw = raw_c ? raw_c : "";
-  if (!raw.empty() && raw[0] == '/') {
-    return Status::InvalidArgument("layer entry with absolute path '" + raw + "'");
-  }
-  std::vector<std::string> comps;
-  size_t i = 0;
-  while (i <= raw.size()) {
-    size_t j = raw.find('/', i);
-    if (j == std::string::npos) j = raw.size();
-    std::string comp = raw.substr(i, j - i);
-    i = j + 1;
-    if (comp.empty() || comp == ".") continue;
-    if (comp == "..") {
-      if (comps.empty()) {
-        return Status::InvalidArgument("layer entry '" + raw + "' escapes the root with '..'");
-      }
-      comps.pop_back();
-      continue;
-    }
-    comps.push_back(std::move(comp));
-  }
-  std::string out;
-  for (const auto& c : comps) out += (out.empty() ? "" : "/") + c;
-  return out;
+// A layer path cleaned inside the root ("./a//b/" → "a/b", "a/../b" → "b"; "" is the root),
+// by the builder's rules (builder/tar_path.h): absolute paths and escapes are errors.
+Result<std::string> CleanPath(const char* raw) {
+  ASSIGN_OR_RETURN(std::vector<std::string> comps,
+                   builder::SplitEntryPath(raw ? raw : "", "layer entry"));
+  return builder::JoinComponents(comps, comps.size());
 }
-
-// Pathnames as raw bytes when libarchive has them, else its UTF-8 form.
-const char* EntryPath(archive_entry* e) {
-  const char* p = archive_entry_pathname(e);
-  return p ? p : archive_entry_pathname_utf8(e);
-}
-const char* EntryHardlink(archive_entry* e) {
-  const char* p = archive_entry_hardlink(e);
-  return p ? p : archive_entry_hardlink_utf8(e);
-}
+using builder::EntryHardlink;
+using builder::EntryPath;
 
 // Confinement check before anything touches root/<rel>: each of the first `ncomps`
 // components of `rel` that exists must be a real directory, not a symlink, so that no later
