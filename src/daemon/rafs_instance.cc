@@ -109,9 +109,9 @@ Result<std::vector<std::string>> ReadPrefetchList(const std::string& path) {
   return out;
 }
 
-Result<std::shared_ptr<RafsInstance>> RafsInstance::Create(const DaemonConfig& config,
-                                                           const std::string& bootstrap,
-                                                           std::vector<std::string> prefetch_files) {
+Result<std::shared_ptr<RafsInstance>> RafsInstance::Create(
+    const DaemonConfig& config, const std::string& bootstrap,
+    std::vector<std::string> prefetch_files) {
   std::shared_ptr<RafsInstance> inst(new RafsInstance());
   inst->config_ = config;
   inst->bootstrap_ = bootstrap;
@@ -144,21 +144,21 @@ Result<std::shared_ptr<RafsInstance>> RafsInstance::Create(const DaemonConfig& c
     ropts.work_dir = inst->work_dir_;
     ropts.cache_compressed = config.cache->compressed;
   }
-  inst->reader_ =
-      std::make_unique<storage::ChunkReader>(header, inst->backend_.get(), ropts);
+  inst->reader_ = std::make_unique<storage::ChunkReader>(header, inst->backend_.get(), ropts);
   fs::RafsFsOptions fs_opts;
   fs_opts.enable_xattr = config.rafs->enable_xattr;
   fs_opts.access_pattern = config.rafs->access_pattern;
   ASSIGN_OR_RETURN(inst->fs_, fs::RafsFs::Create(inst->view_, inst->reader_.get(), fs_opts));
 
-  LOG_INFO("bootstrap {}: RAFS v{}, {} blob(s), {} inodes; mode {} ({}); backend {}; cache {}; "
-           "chunk digests {}",
-           bootstrap, header.IsV6() ? 6 : 5, header.blobs.size(), inst->view_->inode_count(),
-           config.rafs->mode,
-           header.root == nullptr ? "metadata decoded on demand" : "metadata decoded in full",
-           config.backend->type,
-           inst->work_dir_.empty() ? std::string("memory only") : "blobcache in " + inst->work_dir_,
-           config.ChunkValidationEnabled() ? "validated" : "not validated");
+  LOG_INFO(
+      "bootstrap {}: RAFS v{}, {} blob(s), {} inodes; mode {} ({}); backend {}; cache {}; "
+      "chunk digests {}",
+      bootstrap, header.IsV6() ? 6 : 5, header.blobs.size(), inst->view_->inode_count(),
+      config.rafs->mode,
+      header.root == nullptr ? "metadata decoded on demand" : "metadata decoded in full",
+      config.backend->type,
+      inst->work_dir_.empty() ? std::string("memory only") : "blobcache in " + inst->work_dir_,
+      config.ChunkValidationEnabled() ? "validated" : "not validated");
 
   const PrefetchConfig* pf = ActivePrefetch(config);
   if (pf != nullptr || !prefetch_files.empty()) {
@@ -201,14 +201,15 @@ void RafsInstance::FillBlobcacheMetrics(BlobcacheMetrics* out) const {
     out->underlying_files.push_back(b.blob_id);
   }
   out->entries_count = view_->header().blobs.size();
-  out->whole_hits = s.blobcache_disk_hits;
-  out->total = s.blobcache_disk_hits + s.cache_misses;
+  // A range hit (part of a ready chunk copied straight from the cache file) is a hit too.
+  out->whole_hits = s.blobcache_disk_hits + s.blobcache_range_hits;
+  out->total = out->whole_hits + s.cache_misses;
   out->prefetch_data_amount = s.blobcache_prefetch_bytes;
   out->prefetch_requests_count = s.blobcache_prefetch_reads;
   out->prefetch_unmerged_chunks = s.blobcache_prefetch_chunks;
   out->prefetch_workers = prefetch_threads_;
-  out->data_all_ready = s.blobcache_total_chunks > 0 &&
-                        s.blobcache_ready_chunks == s.blobcache_total_chunks;
+  out->data_all_ready =
+      s.blobcache_total_chunks > 0 && s.blobcache_ready_chunks == s.blobcache_total_chunks;
   if (prefetcher_ != nullptr) {
     const fs::Prefetcher::Stats p = prefetcher_->stats();
     out->prefetch_begin_time_secs = p.begin_ms / 1000;
@@ -236,11 +237,12 @@ Json RafsInstance::ConfigJson() const {
                 {"validate", c.validate},
                 {"work_dir", c.work_dir}};
   const RafsConfig& r = *config_.rafs;
-  j["rafs"] = {{"mode", r.mode},
-               {"batch_size", r.batch_size},
-               {"validate", r.validate},
-               {"enable_xattr", r.enable_xattr},
-               {"prefetch", {{"enable", r.prefetch.enable}, {"prefetch_all", r.prefetch.prefetch_all}}}};
+  j["rafs"] = {
+      {"mode", r.mode},
+      {"batch_size", r.batch_size},
+      {"validate", r.validate},
+      {"enable_xattr", r.enable_xattr},
+      {"prefetch", {{"enable", r.prefetch.enable}, {"prefetch_all", r.prefetch.prefetch_all}}}};
   j["bootstrap"] = bootstrap_;
   return j;
 }

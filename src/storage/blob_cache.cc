@@ -241,9 +241,28 @@ bool BlobCache::IsReady(const meta::ChunkInfo& chunk) {
   return file != nullptr && file->IsReady(chunk.index);
 }
 
+bool BlobCache::ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
+                               std::span<uint8_t> out) {
+  if (opts_.raw || source_->validate_digest()) return false;
+  if (offset_in_chunk > chunk.uncompressed_size ||
+      out.size() > chunk.uncompressed_size - offset_in_chunk) {
+    return false;
+  }
+  BlobCacheFile* file = GetFile(chunk.blob_index);
+  if (file == nullptr || chunk.index >= file->chunk_count() || !file->IsReady(chunk.index)) {
+    return false;
+  }
+  Result<Member> m = Prepare(*file, chunk);
+  if (!m.ok()) return false;
+  if (!file->Read(m->range.offset + offset_in_chunk, out).ok()) return false;
+  Add(range_hits_);
+  return true;
+}
+
 BlobCache::Stats BlobCache::stats() const {
   Stats s;
   s.disk_hits = disk_hits_.load(std::memory_order_relaxed);
+  s.range_hits = range_hits_.load(std::memory_order_relaxed);
   s.disk_bad = disk_bad_.load(std::memory_order_relaxed);
   s.chunks_written = chunks_written_.load(std::memory_order_relaxed);
   s.bytes_written = bytes_written_.load(std::memory_order_relaxed);

@@ -70,8 +70,19 @@ class BlobCache {
   // Whether `chunk` is ready in the cache (false for a blob that cannot be cached).
   bool IsReady(const meta::ChunkInfo& chunk);
 
+  // The fast path for a complete cache: copies bytes [offset_in_chunk, +out.size()) of
+  // `chunk` straight from the cache file into `out`, when the chunk is ready there in the
+  // uncompressed layout and no digest check is due, so there is nothing to decode or verify
+  // and no chunk-sized buffer to fill. No claim is taken: a ready chunk's bytes are only ever
+  // rewritten with the same bytes (repair). Returns false, having counted nothing, when it
+  // cannot serve the range (not ready, raw layout, validating, uncached blob, bad descriptor
+  // or a short read): the caller then goes through ReadChunk, which fetches or repairs.
+  bool ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
+                      std::span<uint8_t> out);
+
   struct Stats {
     uint64_t disk_hits = 0;       // chunks served from the cache file
+    uint64_t range_hits = 0;      // ReadReadyRange calls served (part of a chunk each)
     uint64_t disk_bad = 0;        // ready chunks whose cached bytes were unusable (refetched)
     uint64_t chunks_written = 0;  // chunks filled (written and marked ready)
     uint64_t bytes_written = 0;
@@ -117,7 +128,7 @@ class BlobCache {
 
   std::atomic<uint64_t> disk_hits_{0}, disk_bad_{0}, chunks_written_{0}, bytes_written_{0};
   std::atomic<uint64_t> write_errors_{0}, merged_chunks_{0}, prefetch_reads_{0};
-  std::atomic<uint64_t> prefetch_chunks_{0}, prefetch_bytes_{0}, bypassed_{0};
+  std::atomic<uint64_t> prefetch_chunks_{0}, prefetch_bytes_{0}, bypassed_{0}, range_hits_{0};
 };
 
 }  // namespace nydus::storage

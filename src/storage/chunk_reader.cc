@@ -129,8 +129,8 @@ ChunkResult ChunkReader::Impl::Read(const meta::ChunkInfo& chunk,
       uint64_t planned = chunk.compressed_size;
       for (const meta::ChunkInfo& c : followers) planned += c.compressed_size;
       if (planned < merge_size) {
-        for (meta::ChunkInfo& n : source.NeighborChunks(last.blob_index, last.index,
-                                                        merge_size - planned)) {
+        for (meta::ChunkInfo& n :
+             source.NeighborChunks(last.blob_index, last.index, merge_size - planned)) {
           more.push_back(n);
         }
       }
@@ -167,9 +167,14 @@ Result<size_t> ChunkReader::ReadFile(const std::vector<meta::ChunkInfo>& chunks,
   uint64_t end = offset + std::min<uint64_t>(out.size(), file_size - offset);
   ASSIGN_OR_RETURN(std::vector<Segment> plan, PlanRead(chunks, offset, end));
   for (const Segment& seg : plan) {
+    std::span<uint8_t> dst = out.subspan(seg.out_offset, seg.length);
+    if (impl_->blob_cache && impl_->source.CheckDescriptor(*seg.chunk).ok() &&
+        impl_->blob_cache->ReadReadyRange(*seg.chunk, seg.offset_in_chunk, dst)) {
+      continue;
+    }
     std::span<const meta::ChunkInfo> followers(seg.chunk + 1, chunks.data() + chunks.size());
     ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> data, impl_->Read(*seg.chunk, followers));
-    std::memcpy(out.data() + seg.out_offset, data->data() + seg.offset_in_chunk, seg.length);
+    std::memcpy(dst.data(), data->data() + seg.offset_in_chunk, seg.length);
   }
   return static_cast<size_t>(end - offset);
 }
@@ -200,6 +205,7 @@ ChunkReader::Stats ChunkReader::stats() const {
   if (impl_->blob_cache) {
     BlobCache::Stats b = impl_->blob_cache->stats();
     s.blobcache_disk_hits = b.disk_hits;
+    s.blobcache_range_hits = b.range_hits;
     s.blobcache_disk_bad = b.disk_bad;
     s.blobcache_chunks_written = b.chunks_written;
     s.blobcache_bytes_written = b.bytes_written;

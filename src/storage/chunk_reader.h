@@ -78,14 +78,14 @@ class ChunkReader {
   // single-flight leader); errors counts fetches that failed (waiters not counted again);
   // coalesced counts ReadChunk calls that waited for another caller's fetch of the same
   // chunk; cache_bytes is the current LRU footprint. backend_reads/bytes count every chunk
-  // data request (on-demand, merged and prefetch); meta_reads/bytes blob-meta (v6 CI array, ToC) reads
-  // from the backend (0 once `<id>.blob.meta` exists). The blobcache_* counters are 0
-  // without a blob cache (see BlobCache::Stats for their meaning).
+  // data request (on-demand, merged and prefetch); meta_reads/bytes blob-meta (v6 CI array, ToC)
+  // reads from the backend (0 once `<id>.blob.meta` exists). The blobcache_* counters are 0 without
+  // a blob cache (see BlobCache::Stats for their meaning).
   struct Stats {
     uint64_t backend_reads = 0, backend_bytes = 0, cache_hits = 0, cache_misses = 0, errors = 0;
     uint64_t coalesced = 0, cache_bytes = 0, cache_evictions = 0;
     uint64_t meta_reads = 0, meta_bytes = 0;
-    uint64_t blobcache_disk_hits = 0, blobcache_disk_bad = 0;
+    uint64_t blobcache_disk_hits = 0, blobcache_range_hits = 0, blobcache_disk_bad = 0;
     uint64_t blobcache_chunks_written = 0, blobcache_bytes_written = 0;
     uint64_t blobcache_write_errors = 0, blobcache_merged_chunks = 0;
     uint64_t blobcache_prefetch_reads = 0, blobcache_prefetch_chunks = 0;

@@ -1,0 +1,153 @@
+// ReadReadyRange, the blob cache's fast path for ready chunks: file ranges copied straight
+// from the uncompressed cache file, only when there is nothing to decode or verify, and a
+// clean fallback to the chunk path (fetch, repair) whenever it cannot serve a range.
+
+#include <unistd.h>
+
+#include "storage/blob_cache.h"
+#include "storage/chunk_reader.h"
+#include "storage/fake_backend.h"
+#include "storage/storage_test_util.h"
+#include "testing/test_util.h"
+
+namespace nydus::storage {
+namespace {
+
+using format::Compressor;
+using format::Digester;
+using ::nydus::testing::TempDir;
+using testing::HandImage;
+using testing::MakeHandImage;
+using testing::PatternBytes;
+
+constexpr uint32_t kChunk = 4096;
+constexpr char kBlob[] = "hand-blob-0";
+
+std::unique_ptr<HandImage> OneFile(size_t chunks) {
+  return MakeHandImage({PatternBytes(kChunk * chunks - 100, 11)}, kChunk, Compressor::kZstd,
+                       Digester::kBlake3);
+}
+
+ChunkReaderOptions Opts(const std::string& dir, bool raw, bool validate, uint64_t lru = 0) {
+  ChunkReaderOptions o = testing::Options(validate, lru);
+  o.work_dir = dir;
+  o.cache_compressed = raw;
+  return o;
+}
+
+// Fills the cache in `dir` with every chunk of file 0.
+void Fill(const HandImage& h, BlobBackend* backend, const std::string& dir, bool raw) {
+  ChunkReader reader(h.image, backend, Opts(dir, raw, false));
+  ASSERT_OK(reader.Warm(h.file(0).chunks, 1 << 20));
+}
+
+Bytes Slice(const Bytes& b, size_t off, size_t len) {
+  return Bytes(b.begin() + static_cast<ptrdiff_t>(off),
+               b.begin() + static_cast<ptrdiff_t>(off + len));
+}
+
+// Reads that straddle chunks, start mid-chunk and end at EOF come from the cache file, one
+// range hit per chunk piece, with no chunk read whole, no backend request and no LRU entry.
+TEST(BlobCacheRangeTest, CompleteCacheServesRangesDirectly) {
+  auto h = OneFile(6);
+  MemBackend mem;
+  mem.Put(kBlob, h->blob);
+  TempDir dir;
+  Fill(*h, &mem, dir.path(), /*raw=*/false);
+  const uint64_t reads_before = mem.reads();
+
+  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false, /*lru=*/64 << 20));
+  const meta::Inode& ino = h->file(0);
+  const Bytes& want = h->contents[0];
+  struct Case {
+    uint64_t off, len, pieces;
+  } cases[] = {{0, 10, 1}, {kChunk - 5, 10, 2}, {100, 3 * kChunk, 4}, {ino.size - 7, 100, 1}};
+  uint64_t pieces = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.off);
+    Bytes out(c.len);
+    ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadFile(ino.chunks, ino.size, c.off, out));
+    const uint64_t expect = std::min<uint64_t>(c.len, ino.size - c.off);
+    ASSERT_EQ(n, expect);
+    EXPECT_EQ(Slice(out, 0, n), Slice(want, c.off, n));
+    pieces += c.pieces;
+  }
+  ChunkReader::Stats s = reader.stats();
+  EXPECT_EQ(s.blobcache_range_hits, pieces);
+  EXPECT_EQ(s.blobcache_disk_hits, 0u);
+  EXPECT_EQ(s.cache_misses, 0u);
+  EXPECT_EQ(s.cache_bytes, 0u);
+  EXPECT_EQ(mem.reads(), reads_before);
+}
+
+// Validation (every chunk must be checked whole) and the raw layout (chunks must be decoded)
+// take the chunk path.
+TEST(BlobCacheRangeTest, ValidationAndRawLayoutUseTheChunkPath) {
+  for (auto [raw, validate] : {std::pair{false, true}, std::pair{true, false}}) {
+    SCOPED_TRACE(::testing::Message() << "raw=" << raw << " validate=" << validate);
+    auto h = OneFile(3);
+    MemBackend mem;
+    mem.Put(kBlob, h->blob);
+    TempDir dir;
+    Fill(*h, &mem, dir.path(), raw);
+    const uint64_t reads_before = mem.reads();
+    ChunkReader reader(h->image, &mem, Opts(dir.path(), raw, validate));
+    Bytes out(h->file(0).size);
+    ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, out).status());
+    EXPECT_EQ(out, h->contents[0]);
+    EXPECT_EQ(reader.stats().blobcache_range_hits, 0u);
+    EXPECT_EQ(reader.stats().blobcache_disk_hits, 3u);
+    EXPECT_EQ(mem.reads(), reads_before);
+  }
+}
+
+// Chunks that are not ready yet are fetched through the chunk path; ready ones are not.
+TEST(BlobCacheRangeTest, MissingChunksAreFetched) {
+  auto h = OneFile(4);
+  MemBackend mem;
+  mem.Put(kBlob, h->blob);
+  TempDir dir;
+  ChunkReaderOptions o = Opts(dir.path(), false, false);
+  o.merge_size = 1;  // no merging: one request per missing chunk
+  ChunkReader reader(h->image, &mem, o);
+  const meta::Inode& ino = h->file(0);
+  ASSERT_OK(reader.Warm({ino.chunks[1], ino.chunks[3]}, 1 << 20));
+  const uint64_t reads_before = mem.reads();
+  Bytes out(ino.size);
+  ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, out).status());
+  EXPECT_EQ(out, h->contents[0]);
+  EXPECT_EQ(mem.reads() - reads_before, 2u);
+  EXPECT_EQ(reader.stats().blobcache_range_hits, 2u);
+  for (const auto& c : ino.chunks) EXPECT_TRUE(reader.IsReady(c));
+}
+
+// A cache file cut short under a running reader: the range read comes up short, the chunk
+// path refetches and rewrites; the caller never sees the hole.
+TEST(BlobCacheRangeTest, ShortCacheFileFallsBackAndRepairs) {
+  auto h = OneFile(4);
+  MemBackend mem;
+  mem.Put(kBlob, h->blob);
+  TempDir dir;
+  Fill(*h, &mem, dir.path(), false);
+  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false));
+  Bytes out(h->file(0).size);
+  // The first read opens the cache file (a file already short at open is dropped whole).
+  ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, std::span<uint8_t>(out).first(1))
+                .status());
+  ASSERT_EQ(::truncate(dir.Join(kBlob).c_str(), kChunk + 10), 0);
+  const uint64_t reads_before = mem.reads();
+  ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, out).status());
+  EXPECT_EQ(out, h->contents[0]);
+  EXPECT_GT(mem.reads(), reads_before);
+  EXPECT_EQ(reader.stats().blobcache_range_hits, 2u);  // chunk 0 is still whole
+  EXPECT_EQ(reader.stats().blobcache_disk_bad, 3u);
+  // Repaired: every chunk is served from the file again.
+  const uint64_t reads_after = mem.reads();
+  ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, out).status());
+  EXPECT_EQ(out, h->contents[0]);
+  EXPECT_EQ(mem.reads(), reads_after);
+  EXPECT_EQ(reader.stats().blobcache_range_hits, 6u);
+}
+
+}  // namespace
+}  // namespace nydus::storage
