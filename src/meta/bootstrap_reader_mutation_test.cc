@@ -10,6 +10,7 @@
 #include "base/file_util.h"
 #include "format/v5.h"
 #include "meta/bootstrap_reader.h"
+#include "meta/image_stat.h"
 #include "meta/inspect.h"
 #include "meta/meta_test_util.h"
 #include "testing/test_util.h"
@@ -45,7 +46,13 @@ void DecodeOne(ByteSpan data, Tally* tally, const std::string& what) {
   if (tally->accepted % 32 != 1) return;
   // Consumers must cope with whatever the reader accepts.
   (void)TreeListing(image);
-  (void)ChunkStats({&image});
+  {
+    ImageStat stat(/*dedup_enabled=*/true);
+    stat.AddBase(image);
+    stat.SetTarget(image);
+    stat.Finalize();
+    (void)stat.Report();
+  }
   (void)InspectPrefetch(image);
 }
 

@@ -131,8 +131,7 @@ constexpr int kMaxResolveSteps = 256;
 // reached, or nullopt when a component is missing or not a directory, on a link loop, or
 // when the step budget runs out.
 std::optional<std::vector<const Node*>> Resolve(std::vector<const Node*> stack,
-                                                const std::string& target, int* hops,
-                                                int* steps) {
+                                                const std::string& target, int* hops, int* steps) {
   if (!target.empty() && target[0] == '/') stack.resize(1);
   for (const auto& comp : SplitPath(target)) {
     if (--*steps < 0) return std::nullopt;
@@ -188,99 +187,6 @@ Json TreeEntry(const Node& node, const std::string& name, std::vector<const Node
   }
   j["contents"] = std::move(contents);
   return j;
-}
-
-// The reference stat.rs ImageInfo.
-struct ImageInfo {
-  uint64_t dirs = 0, files = 0, symlinks = 0, chunks = 0;
-  uint64_t file_size = 0, comp_size = 0, uncomp_size = 0, padding_size = 0;
-  std::vector<uint64_t> chunk_sizes = std::vector<uint64_t>(9);
-  std::vector<uint64_t> file_sizes = std::vector<uint64_t>(45);
-  uint64_t dedup_chunks = 0, dedup_comp_size = 0, dedup_uncomp_size = 0;
-  uint64_t own_chunks = 0, own_comp_size = 0, own_uncomp_size = 0;
-  uint64_t ref_chunks = 0, ref_comp_size = 0, ref_uncomp_size = 0;
-
-  Json ToJson() const {
-    return Json{{"dirs", dirs},
-                {"files", files},
-                {"symlinks", symlinks},
-                {"chunks", chunks},
-                {"file_size", file_size},
-                {"comp_size", comp_size},
-                {"uncomp_size", uncomp_size},
-                {"padding_size", padding_size},
-                {"chunk_sizes", chunk_sizes},
-                {"file_sizes", file_sizes},
-                {"dedup_chunks", dedup_chunks},
-                {"dedup_comp_size", dedup_comp_size},
-                {"dedup_uncomp_size", dedup_uncomp_size},
-                {"own_chunks", own_chunks},
-                {"own_comp_size", own_comp_size},
-                {"own_uncomp_size", own_uncomp_size},
-                {"ref_chunks", ref_chunks},
-                {"ref_comp_size", ref_comp_size},
-                {"ref_uncomp_size", ref_uncomp_size}};
-  }
-  void Add(const ImageInfo& o) {
-    dirs += o.dirs, files += o.files, symlinks += o.symlinks, chunks += o.chunks;
-    file_size += o.file_size, comp_size += o.comp_size, uncomp_size += o.uncomp_size;
-    padding_size += o.padding_size;
-    for (size_t i = 0; i < chunk_sizes.size(); ++i) chunk_sizes[i] += o.chunk_sizes[i];
-    for (size_t i = 0; i < file_sizes.size(); ++i) file_sizes[i] += o.file_sizes[i];
-    own_chunks += o.own_chunks, own_comp_size += o.own_comp_size;
-    own_uncomp_size += o.own_uncomp_size;
-  }
-};
-
-struct DigestHash {
-  size_t operator()(const Digest& d) const {
-    size_t h;
-    std::memcpy(&h, d.data(), sizeof(h));
-    return h;
-  }
-};
-using ChunkDict = std::unordered_map<Digest, const ChunkInfo*, DigestHash>;
-
-void CountFile(const Inode& inode, ImageInfo* info, ChunkDict* dict) {
-  uint64_t size = inode.size;
-  int bits = size == 0 ? 0 : 64 - __builtin_clzll(size);
-  info->file_sizes[std::min(bits, 44)] += 1;
-  info->file_size += size;
-  info->padding_size += RoundUp(size, 4096) - size;
-  info->chunks += inode.chunks.size();
-  for (const auto& c : inode.chunks) {
-    info->comp_size += c.compressed_size;
-    info->uncomp_size += c.uncompressed_size;
-    dict->emplace(c.digest, &c);
-  }
-  for (int sz = 12; sz <= 20; ++sz) {
-    uint64_t cs = 1ull << sz;
-    info->chunk_sizes[sz - 12] += size / cs + (size % cs != 0);
-  }
-}
-
-// One image's ImageInfo (uncomp_size not yet padded) and its distinct chunks.
-ImageInfo StatImage(const Image& image, ChunkDict* dict) {
-  ImageInfo info;
-  std::unordered_set<const Inode*> seen;
-  WalkTree(*image.root, [&](const Node& node, const std::string&) {
-    const Inode& inode = *node.inode;
-    if (inode.IsReg()) {
-      ++info.files;
-      if (seen.insert(&inode).second) CountFile(inode, &info, dict);
-    } else if (inode.IsDir()) {
-      ++info.dirs;
-    } else if (inode.IsSymlink()) {
-      ++info.symlinks;
-    }
-    return true;
-  });
-  for (const auto& [digest, c] : *dict) {
-    ++info.own_chunks;
-    info.own_comp_size += c->compressed_size;
-    info.own_uncomp_size += c->uncompressed_size;
-  }
-  return info;
 }
 
 }  // namespace
@@ -394,36 +300,6 @@ Json TreeListing(const Image& image) {
   }
   out.push_back(Json{{"type", "report"}, {"directories", dirs}, {"files", files}});
   return out;
-}
-
-Json ChunkStats(const std::vector<const Image*>& images) {
-  ImageInfo base;
-  Json per_image = Json::array();
-  std::unordered_map<Digest, std::pair<const ChunkInfo*, uint64_t>, DigestHash> global;
-  for (const Image* image : images) {
-    if (image == nullptr || !image->root) continue;
-    ChunkDict dict;
-    ImageInfo info = StatImage(*image, &dict);
-    base.Add(info);
-    for (const auto& [digest, c] : dict) {
-      auto [it, fresh] = global.emplace(digest, std::make_pair(c, 0));
-      ++it->second.second;
-    }
-    info.uncomp_size += info.padding_size;
-    per_image.push_back(info.ToJson());
-  }
-  base.uncomp_size += base.padding_size;
-  for (const auto& [digest, entry] : global) {
-    ++base.dedup_chunks;
-    base.dedup_comp_size += entry.first->compressed_size;
-    base.dedup_uncomp_size += entry.first->uncompressed_size;
-  }
-  uint64_t unique = global.size();
-  double ratio = unique ? static_cast<double>(base.chunks) / static_cast<double>(unique) : 0.0;
-  return Json{{"dedup_enabled", true},          {"target_enabled", false},
-              {"base_image", base.ToJson()},    {"target_image", ImageInfo().ToJson()},
-              {"images", std::move(per_image)}, {"total_chunks", base.chunks},
-              {"unique_chunks", unique},        {"dedup_ratio", ratio}};
 }
 
 }  // namespace nydus::meta

@@ -57,16 +57,4 @@ std::string FormatBlobTable(const Image& image);
 // to a directory counts as a directory.
 Json TreeListing(const Image& image);
 
-// `stat` over several bootstraps (the reference's `stat -D`, all images as base images,
-// deduplication on). Output: {"dedup_enabled": true, "target_enabled": false,
-// "base_image": I, "target_image": I0, "images": [I per input, in order],
-// "total_chunks": T, "unique_chunks": U, "dedup_ratio": T / U (0 when U is 0)}, where I is
-// the reference ImageInfo {dirs, files, symlinks, chunks, file_size, comp_size, uncomp_size,
-// padding_size, chunk_sizes[9] (chunk counts for chunk sizes 2^12..2^20), file_sizes[45]
-// (files by bit length of their size), dedup_chunks, dedup_comp_size, dedup_uncomp_size,
-// own_chunks, own_comp_size, own_uncomp_size, ref_chunks, ref_comp_size, ref_uncomp_size}.
-// Chunks are counted once per hardlinked inode; uniqueness is by chunk digest; T sums the
-// chunk references of all images and U counts distinct digests across them.
-Json ChunkStats(const std::vector<const Image*>& images);
-
 }  // namespace nydus::meta

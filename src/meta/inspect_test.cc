@@ -154,49 +154,5 @@ TEST(InspectTest, PrefetchShapes) {
                                                 {"inode":133,"path":["/lib.rs"]}])"));
 }
 
-TEST(ChunkStatsTest, SingleV6Image) {
-  NYDUS_REQUIRE_FIXTURE(v6, kV6Boot);
-  Image image = LoadImage(v6);
-  Json s = ChunkStats({&image});
-  const Json& base = s["base_image"];
-  EXPECT_EQ(base["dirs"], 1);
-  EXPECT_EQ(base["files"], 2);
-  EXPECT_EQ(base["chunks"], 2);
-  EXPECT_EQ(base["file_size"], 16931 + 13400);
-  EXPECT_EQ(base["comp_size"], 4828 + 2974);
-  EXPECT_EQ(base["padding_size"], (20480 - 16931) + (16384 - 13400));
-  EXPECT_EQ(base["uncomp_size"], 20480 + 16384);  // chunk bytes plus 4K padding
-  EXPECT_EQ(base["own_chunks"], 2);
-  EXPECT_EQ(base["dedup_chunks"], 2);
-  EXPECT_EQ(base["file_sizes"][15], 1);      // 16931 has 15 significant bits
-  EXPECT_EQ(base["file_sizes"][14], 1);      // 13400 has 14
-  EXPECT_EQ(base["chunk_sizes"][0], 5 + 4);  // 4 KiB chunks: ceil(16931/4096) + ceil(13400/4096)
-  EXPECT_EQ(s["total_chunks"], 2);
-  EXPECT_EQ(s["unique_chunks"], 2);
-  EXPECT_DOUBLE_EQ(s["dedup_ratio"].get<double>(), 1.0);
-  EXPECT_EQ(s["images"].size(), 1u);
-  EXPECT_EQ(s["target_image"]["chunks"], 0);
-}
-
-TEST(ChunkStatsTest, DeduplicatesAcrossImagesAndHardlinks) {
-  NYDUS_REQUIRE_FIXTURE(v5, kV5Sha256);
-  Image image = LoadImage(v5);
-  Json one = ChunkStats({&image});
-  Json two = ChunkStats({&image, &image});
-  uint64_t chunks = one["total_chunks"];
-  uint64_t unique = one["unique_chunks"];
-  EXPECT_GT(chunks, 0u);
-  EXPECT_LE(unique, 23u);  // the blob holds 23 chunks
-  EXPECT_EQ(two["total_chunks"], 2 * chunks);
-  EXPECT_EQ(two["unique_chunks"], unique);
-  EXPECT_EQ(two["base_image"]["dedup_chunks"], unique);
-  EXPECT_DOUBLE_EQ(two["dedup_ratio"].get<double>(), 2.0 * chunks / unique);
-  EXPECT_EQ(two["images"][0], two["images"][1]);
-  // The hardlinked pair /hardlink-test/{foo,test.sh} counts as two files but one chunk set.
-  EXPECT_EQ(one["base_image"]["files"], 23);
-  EXPECT_EQ(one["base_image"]["symlinks"], 7);
-  EXPECT_EQ(one["base_image"]["dirs"], 24);
-}
-
 }  // namespace
 }  // namespace nydus::meta

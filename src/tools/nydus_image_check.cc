@@ -11,10 +11,12 @@
 
 #include "base/file_util.h"
 #include "base/json.h"
-#include "meta/blob_meta_reader.h"
-#include "meta/bootstrap_reader.h"
+#include "base/logging.h"
 #include "format/v5.h"
 #include "format/v6.h"
+#include "meta/blob_meta_reader.h"
+#include "meta/bootstrap_reader.h"
+#include "meta/image_stat.h"
 #include "meta/inspect.h"
 #include "tools/nydus_image_cmds.h"
 
@@ -41,8 +43,8 @@ Status CheckBlobFile(const meta::Image& image, uint32_t idx, const std::string& 
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
   if (static_cast<uint64_t>(st.st_size) != blob.compressed_size &&
       !(blob.features & format::kBlobInlinedFsMeta)) {
-    return Status::Corruption("blob " + blob.blob_id + ": file size " +
-                              std::to_string(st.st_size) + " differs from blob table size " +
+    return Status::Corruption("blob " + blob.blob_id + ": file size " + std::to_string(st.st_size) +
+                              " differs from blob table size " +
                               std::to_string(blob.compressed_size));
   }
   if (!image.IsV6()) return Status::OK();
@@ -125,27 +127,38 @@ bool RunInspectLine(const meta::Image& image, const std::string& line, std::stri
   std::string arg = line.size() > cmd.size() ? line.substr(cmd.size() + 1) : "";
   Result<Json> out = Json();
   if (cmd == "exit" || cmd == "q") return false;
-  if (cmd == "stats") out = meta::InspectStats(image);
-  else if (cmd == "blobs") out = meta::InspectBlobs(image);
-  else if (cmd == "prefetch") out = meta::InspectPrefetch(image);
-  else if (cmd == "tree") out = meta::TreeListing(image);
-  else if (cmd == "ls") out = meta::InspectLs(image, *cwd);
-  else if (cmd == "stat") out = meta::InspectStat(image, JoinPath(*cwd, arg));
+  if (cmd == "stats")
+    out = meta::InspectStats(image);
+  else if (cmd == "blobs")
+    out = meta::InspectBlobs(image);
+  else if (cmd == "prefetch")
+    out = meta::InspectPrefetch(image);
+  else if (cmd == "tree")
+    out = meta::TreeListing(image);
+  else if (cmd == "ls")
+    out = meta::InspectLs(image, *cwd);
+  else if (cmd == "stat")
+    out = meta::InspectStat(image, JoinPath(*cwd, arg));
   else if (cmd == "cd") {
     std::string target = arg.empty() ? "/" : JoinPath(*cwd, arg);
     auto ls = meta::InspectLs(image, target);
-    if (ls.ok()) *cwd = target;
-    else std::cout << ls.status().message() << "\n";
+    if (ls.ok())
+      *cwd = target;
+    else
+      std::cout << ls.status().message() << "\n";
     return true;
   } else if (cmd == "help" || cmd.empty()) {
-    std::cout << "commands: stats, ls, cd <dir>, stat <file>, blobs, prefetch, tree, help, exit|q\n";
+    std::cout
+        << "commands: stats, ls, cd <dir>, stat <file>, blobs, prefetch, tree, help, exit|q\n";
     return true;
   } else {
     std::cout << "unknown command '" << cmd << "', try help\n";
     return true;
   }
-  if (out.ok()) std::cout << out->dump(2) << "\n";
-  else std::cout << out.status().message() << "\n";
+  if (out.ok())
+    std::cout << out->dump(2) << "\n";
+  else
+    std::cout << out.status().message() << "\n";
   return true;
 }
 
@@ -157,12 +170,18 @@ Status RunInspect(const InspectArgs& a) {
   std::string cwd = "/";
   if (!a.request.empty()) {
     Result<Json> out = Json();
-    if (a.request == "stats") out = meta::InspectStats(image);
-    else if (a.request == "blobs") out = meta::InspectBlobs(image);
-    else if (a.request == "prefetch") out = meta::InspectPrefetch(image);
-    else if (a.request == "tree") out = meta::TreeListing(image);
-    else if (a.request == "ls") out = meta::InspectLs(image, "/");
-    else if (a.request == "stat") out = meta::InspectStat(image, "/");
+    if (a.request == "stats")
+      out = meta::InspectStats(image);
+    else if (a.request == "blobs")
+      out = meta::InspectBlobs(image);
+    else if (a.request == "prefetch")
+      out = meta::InspectPrefetch(image);
+    else if (a.request == "tree")
+      out = meta::TreeListing(image);
+    else if (a.request == "ls")
+      out = meta::InspectLs(image, "/");
+    else if (a.request == "stat")
+      out = meta::InspectStat(image, "/");
     if (!out.ok()) return out.status();
     std::cout << out->dump() << "\n";
     return Status::OK();
@@ -176,10 +195,41 @@ Status RunInspect(const InspectArgs& a) {
   return Status::OK();
 }
 
+namespace {
+
+// Loads a bootstrap for stat, refusing one whose chunk digester is not `digester` (chunks are
+// compared by digest).
+Result<meta::Image> LoadForStat(const std::string& path, const std::string& digester) {
+  auto img = meta::ReadBootstrapFile(path);
+  if (!img.ok()) return img.status().WithContext(path);
+  if (format::DigesterName(img->digester) != digester) {
+    return Status::InvalidArgument(
+        path + ": chunk digester is " + format::DigesterName(img->digester) + ", not " + digester +
+        " (pass --digester " + format::DigesterName(img->digester) + ")");
+  }
+  return img;
+}
+
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa {
+  }, sb{};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+}  // namespace
+
 Status RunStat(const StatArgs& a) {
-  std::vector<std::string> paths;
-  if (!a.bootstrap.empty()) paths.push_back(a.bootstrap);
-  if (!a.blob_dir.empty()) {
+  if (a.bootstrap.empty() && a.blob_dir.empty()) {
+    return Status::InvalidArgument("one of --bootstrap (-B) and --blob-dir (-D) must be given");
+  }
+  // -D: the bootstraps of the directory (files without an extension that carry a RAFS magic;
+  // blobs share the directory), except the target; one that cannot be loaded is skipped.
+  meta::ImageStat stat(/*dedup_enabled=*/a.bootstrap.empty());
+  if (!a.bootstrap.empty()) {
+    ASSIGN_OR_RETURN(meta::Image image, LoadForStat(a.bootstrap, a.digester));
+    stat.AddBase(image);
+  } else {
     DIR* d = ::opendir(a.blob_dir.c_str());
     if (!d) return Status::FromErrno(errno, "open " + a.blob_dir);
     std::vector<std::string> names;
@@ -190,33 +240,29 @@ Status RunStat(const StatArgs& a) {
     }
     ::closedir(d);
     std::sort(names.begin(), names.end());
+    size_t used = 0;
     for (const auto& n : names) {
-      std::string p = a.blob_dir + "/" + n;
-      // Blobs share the directory with bootstraps: keep the files with a RAFS magic.
-      if (HasRafsMagic(p)) paths.push_back(p);
+      const std::string p = a.blob_dir + "/" + n;
+      if (!HasRafsMagic(p) || (!a.target.empty() && SameFile(p, a.target))) continue;
+      auto image = LoadForStat(p, a.digester);
+      if (!image.ok()) {
+        LOG_WARN("stat: skipping {}: {}", p, image.status().ToString());
+        continue;
+      }
+      stat.AddBase(*image);
+      ++used;
     }
+    if (used == 0) return Status::NotFound("no RAFS bootstrap found in " + a.blob_dir);
   }
-  if (paths.empty()) return Status::InvalidArgument("give -B BOOTSTRAP or -D DIR");
-  std::vector<meta::Image> images;
-  for (const auto& p : paths) {
-    auto img = meta::ReadBootstrapFile(p);
-    if (!img.ok()) return img.status().WithContext(p);
-    // Chunks are compared by digest, so every image must use the same digester.
-    if (format::DigesterName(img->digester) != a.digester) {
-      return Status::InvalidArgument(p + ": chunk digester is " +
-                                     format::DigesterName(img->digester) + ", not " + a.digester +
-                                     " (pass --digester " + format::DigesterName(img->digester) + ")");
-    }
-    images.push_back(std::move(*img));
+  if (!a.target.empty()) {
+    ASSIGN_OR_RETURN(meta::Image target, LoadForStat(a.target, a.digester));
+    stat.SetTarget(target);
   }
-  std::vector<const meta::Image*> ptrs;
-  for (const auto& i : images) ptrs.push_back(&i);
-  Json out = meta::ChunkStats(ptrs);
-  std::cout << out.dump(2) << "\n";
+  stat.Finalize();
   if (!a.output_json.empty()) {
-    std::string text = out.dump(2);
-    RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
+    return WriteWholeFile(a.output_json, AsBytes(stat.ToJson().dump()));
   }
+  std::cout << stat.Report() << std::flush;
   return Status::OK();
 }
 

@@ -120,10 +120,15 @@ void AddInspectCommand(CLI::App& app, InspectArgs* a) {
 
 void AddStatCommand(CLI::App& app, StatArgs* a) {
   CLI::App* c = app.add_subcommand("stat", "Generate statistics information from RAFS filesystems");
-  c->add_option("-B,--bootstrap", a->bootstrap,
-                "Generate statistics information for the RAFS filesystem");
-  c->add_option("-D,--blob-dir", a->blob_dir,
-                "Generate statistics information for all RAFS filesystems in the directory");
+  auto* boot = c->add_option("-B,--bootstrap", a->bootstrap,
+                             "Generate statistics information for the RAFS filesystem");
+  auto* dir =
+      c->add_option("-D,--blob-dir", a->blob_dir,
+                    "Generate statistics information for all RAFS filesystems in the directory");
+  boot->excludes(dir);
+  c->add_option("-T,--target", a->target,
+                "Generate statistics information for the RAFS filesystem after applying chunk "
+                "deduplication");
   c->add_option("--digester", a->digester, "Algorithm to digest data chunks:")
       ->default_str("blake3")
       ->check(CLI::IsMember({"blake3", "sha256"}));

@@ -59,9 +59,10 @@ struct InspectArgs {
 void AddInspectCommand(CLI::App& app, InspectArgs* args);
 Status RunInspect(const InspectArgs& args);
 
-// `stat -T TARGET` (dedup a target against the others) is not implemented yet.
+// `stat`: -B one base image or -D every bootstrap of a directory (with the dedup table),
+// optionally -T a target split against them; the text report, or the JSON with -J.
 struct StatArgs {
-  std::string bootstrap, blob_dir, digester = "blake3", output_json;
+  std::string bootstrap, blob_dir, target, digester = "blake3", output_json;
 };
 void AddStatCommand(CLI::App& app, StatArgs* args);
 Status RunStat(const StatArgs& args);

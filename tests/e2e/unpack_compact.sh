@@ -16,6 +16,8 @@
 #     --min-used-ratio 50 rebuilds layer 1's blob: total blob bytes shrink, check passes,
 #     the kernel mount (zero devices) matches metadata and the exported disk of the compacted
 #     image matches content, both equal to the uncompacted image's tree.
+#     Before compacting, `stat -D` over layers 1-2 with `-T` layer 3: layer 3 owns exactly its
+#     new file's chunk and references the rest; `stat -B` prints the text report.
 source "$(dirname "$0")/lib.sh"
 e2e_init unpack_compact
 require_root
@@ -98,6 +100,36 @@ CB=$E2E_TMP/cblobs
 nydus_create "$E2E_TMP/c1.boot" "$CB" -v 6 "$SRC"
 nydus_create "$E2E_TMP/c2.boot" "$CB" -v 6 --parent-bootstrap "$E2E_TMP/c1.boot" "$L2"
 nydus_create "$E2E_TMP/c3.boot" "$CB" -v 6 --parent-bootstrap "$E2E_TMP/c2.boot" "$L3"
+
+phase "stat: -D (layers 1-2, dedup table) -T layer 3, and -B's text report"
+SD=$E2E_TMP/statdir
+mkdir -p "$SD"
+cp "$E2E_TMP/c1.boot" "$SD/c1"; cp "$E2E_TMP/c2.boot" "$SD/c2"; cp "$E2E_TMP/c3.boot" "$SD/c3"
+# The target is skipped when it lies in the directory too.
+run "$NYDUS_IMAGE" stat -D "$SD" -T "$SD/c3" -J "$E2E_TMP/stat.json"
+python3 - "$E2E_TMP/stat.json" <<'PYEOF' || fail "stat -D -T: unexpected statistics"
+import json, sys
+s = json.load(open(sys.argv[1]))
+base, target = s["base_image"], s["target_image"]
+print("    base chunks %d (distinct %d), target chunks %d: %d referenced, %d owned (%d B)" % (
+    base["chunks"], base["dedup_chunks"], target["chunks"], target["ref_chunks"],
+    target["own_chunks"], target["own_uncomp_size"]))
+assert s["dedup_enabled"] and s["target_enabled"]
+assert len(s["images"]) == 2, "c1 and c2 only: the target is not a base image"
+# Layer 3 adds one 100000-byte random file (one chunk); everything else comes from layer 1.
+assert target["own_chunks"] == 1 and target["own_uncomp_size"] == 100000
+assert target["ref_chunks"] > 0 and target["ref_chunks"] < base["dedup_chunks"]
+# c2 (layers 1+2) holds every chunk of c1 but the whited-out files' and adds none: the
+# distinct chunks of both are c1's, fewer than the two images' sum.
+assert base["dedup_chunks"] == s["images"][0]["own_chunks"] < base["own_chunks"]
+PYEOF
+"$NYDUS_IMAGE" stat -B "$E2E_TMP/c1.boot" >"$E2E_TMP/stat.txt" || fail "stat -B failed"
+grep -q '^Base Image Statistics:$' "$E2E_TMP/stat.txt" || fail "stat -B: no base statistics"
+grep -q '^Dedup Chunk Count:' "$E2E_TMP/stat.txt" || fail "stat -B: no chunk counts"
+! grep -q 'Chunk Deduplication Statistics' "$E2E_TMP/stat.txt" || fail "stat -B printed a dedup table"
+if "$NYDUS_IMAGE" stat -B "$E2E_TMP/c1.boot" -D "$SD" >/dev/null 2>&1; then
+  fail "stat accepted -B together with -D"
+fi
 before=$(du -cb "$CB"/* | tail -1 | cut -f1)
 run "$NYDUS_IMAGE" compact -B "$E2E_TMP/c3.boot" -D "$CB" --min-used-ratio 50 \
   --compact-blob-size 0 -O "$E2E_TMP/c3.compact" -J "$E2E_TMP/compact.json"
