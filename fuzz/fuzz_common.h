@@ -6,6 +6,7 @@
 
 #include "base/bytes.h"
 #include "meta/bootstrap_reader.h"
+#include "meta/image_stat.h"
 #include "meta/inspect.h"
 
 namespace nydus::fuzz {
@@ -37,7 +38,15 @@ inline void DecodeAndReport(ByteSpan data) {
   (void)meta::InspectPrefetch(*image);
   (void)meta::FormatBlobTable(*image);
   (void)meta::TreeListing(*image);
-  (void)meta::ChunkStats({&*image, &*image});
+  {
+    meta::ImageStat stat(/*dedup_enabled=*/true);
+    stat.AddBase(*image);
+    stat.AddBase(*image);
+    stat.SetTarget(*image);
+    stat.Finalize();
+    (void)stat.ToJson();
+    (void)stat.Report();
+  }
   (void)meta::InspectLs(*image, "/");
   if (!first_child.empty()) (void)meta::InspectStat(*image, first_child);
 }
