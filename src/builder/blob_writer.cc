@@ -50,10 +50,14 @@ Status ValidateOptions(const BlobWriterOptions& o) {
 
 Result<uint32_t> TocFlags(format::Compressor algo) {
   switch (algo) {
-    case format::Compressor::kNone: return format::kTocFlagNone;
-    case format::Compressor::kZstd: return format::kTocFlagZstd;
-    case format::Compressor::kLz4Block: return format::kTocFlagLz4;
-    default: break;
+    case format::Compressor::kNone:
+      return format::kTocFlagNone;
+    case format::Compressor::kZstd:
+      return format::kTocFlagZstd;
+    case format::Compressor::kLz4Block:
+      return format::kTocFlagLz4;
+    default:
+      break;
   }
   return Status::NotSupported(std::string("blob ToC cannot describe compressor ") +
                               format::CompressorName(algo));
@@ -69,11 +73,9 @@ Result<Bytes> CompressIfSmaller(format::Compressor algo, ByteSpan in) {
 
 }  // namespace
 
-Result<PreparedChunk> PrepareChunk(ByteSpan data, const Digest& digest,
-                                   format::Compressor algo) {
+Result<PreparedChunk> PrepareChunk(ByteSpan data, const Digest& digest, format::Compressor algo) {
   if (data.empty() || data.size() > format::kMaxChunkSize) {
-    return Status::InvalidArgument("chunk size " + std::to_string(data.size()) +
-                                   " out of range");
+    return Status::InvalidArgument("chunk size " + std::to_string(data.size()) + " out of range");
   }
   PreparedChunk chunk;
   chunk.digest = digest;
@@ -147,6 +149,8 @@ Status BlobWriter::Write(ByteSpan data, bool hashed) {
   if (!st.ok()) {
     state_ = State::kFailed;
     error_ = st;
+  } else if (options_.tee) {
+    options_.tee(data);
   }
   return st;
 }
@@ -170,8 +174,7 @@ Status BlobWriter::WriteTarHeader(const char* name, uint64_t size) {
 
 Result<meta::ChunkInfo> BlobWriter::AddChunk(ByteSpan data) {
   RETURN_IF_ERROR(CheckState(State::kData, "AddChunk"));
-  ASSIGN_OR_RETURN(PreparedChunk chunk,
-                   PrepareChunk(data, options_.digester, options_.compressor));
+  ASSIGN_OR_RETURN(PreparedChunk chunk, PrepareChunk(data, options_.digester, options_.compressor));
   return AddPreparedChunk(chunk);
 }
 
@@ -179,19 +182,18 @@ Result<meta::ChunkInfo> BlobWriter::AddPreparedChunk(const PreparedChunk& chunk)
   RETURN_IF_ERROR(CheckState(State::kData, "AddChunk"));
   const uint32_t usize = chunk.uncompressed_size;
   if (usize == 0 || usize > options_.chunk_size) {
-    return Status::InvalidArgument(name_ + ": chunk size " + std::to_string(usize) +
-                                   " not in 1.." + std::to_string(options_.chunk_size));
+    return Status::InvalidArgument(name_ + ": chunk size " + std::to_string(usize) + " not in 1.." +
+                                   std::to_string(options_.chunk_size));
   }
-  if (chunk.data.empty() || (chunk.compressed ? chunk.data.size() >= usize
-                                              : chunk.data.size() != usize)) {
+  if (chunk.data.empty() ||
+      (chunk.compressed ? chunk.data.size() >= usize : chunk.data.size() != usize)) {
     return Status::InvalidArgument(name_ + ": prepared chunk data size " +
                                    std::to_string(chunk.data.size()) +
-                                   " inconsistent with uncompressed size " +
-                                   std::to_string(usize));
+                                   " inconsistent with uncompressed size " + std::to_string(usize));
   }
   if (chunk_count_ >= format::kMaxChunksPerBlob) {
-    return Status::OutOfRange(name_ + ": more than " +
-                              std::to_string(format::kMaxChunksPerBlob) + " chunks in a blob");
+    return Status::OutOfRange(name_ + ": more than " + std::to_string(format::kMaxChunksPerBlob) +
+                              " chunks in a blob");
   }
   if (options_.fs_version == 6 && (data_size_ + chunk.data.size() > kMaxCiCompressedOffset ||
                                    uncompressed_size_ + usize > kMaxCiUncompressedOffset)) {
@@ -340,8 +342,8 @@ Result<meta::BlobInfo> BlobWriter::FinishData() {
       // The image.blob digest covers the chunk data plus its tar header (fixture-verified).
       if (options_.blob_toc) {
         data_hash_->Update(ByteSpan(header, sizeof(header)));
-        RETURN_IF_ERROR(AddTocEntry(kTocBlobRaw, format::Compressor::kNone, data_hash_->Finish(),
-                                    0, data_size_, uncompressed_size_));
+        RETURN_IF_ERROR(AddTocEntry(kTocBlobRaw, format::Compressor::kNone, data_hash_->Finish(), 0,
+                                    data_size_, uncompressed_size_));
       }
     }
     if (options_.fs_version == 6) RETURN_IF_ERROR(WriteBlobMeta());

@@ -36,6 +36,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ struct BlobWriterOptions {
   bool blob_toc = false;       // --features blob-toc (v6 only)
   uint32_t blob_index = 0;     // this blob's index in the image blob table
   std::string blob_id;         // forced id (--blob-id); empty: sha256 rule above
+  // Called with every byte written to the blob, in file order, right after it is handed to
+  // the file (or its buffer); lets a caller upload the blob while it is built.
+  std::function<void(ByteSpan)> tee;
 };
 
 // A chunk digested and encoded for the blob. `data` is the compressed form when
@@ -73,8 +77,7 @@ struct PreparedChunk {
 
 // Compresses `data` (whose digest is `digest`) with `algo`, applying the raw-store rule.
 // REQUIRES: data non-empty. Reentrant.
-Result<PreparedChunk> PrepareChunk(ByteSpan data, const Digest& digest,
-                                   format::Compressor algo);
+Result<PreparedChunk> PrepareChunk(ByteSpan data, const Digest& digest, format::Compressor algo);
 // Same, computing the digest with `digester` first.
 Result<PreparedChunk> PrepareChunk(ByteSpan data, format::Digester digester,
                                    format::Compressor algo);
@@ -144,8 +147,8 @@ class BlobWriter {
   State state_ = State::kData;
   Status error_;  // first write error, returned by later calls
 
-  Bytes buf_;        // pending output, flushed at kBufferSize
-  uint64_t pos_ = 0;  // bytes written (including buffered)
+  Bytes buf_;                          // pending output, flushed at kBufferSize
+  uint64_t pos_ = 0;                   // bytes written (including buffered)
   std::unique_ptr<Hasher> blob_hash_;  // sha256 for the blob id
   // sha256 of chunk data (+ its tar header) for the ToC; fed only with blob_toc.
   std::unique_ptr<Hasher> data_hash_;

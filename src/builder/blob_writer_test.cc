@@ -51,8 +51,8 @@ std::vector<format::TocEntry> ParseToc(ByteSpan blob, const Section& toc) {
 }
 
 std::string EntryName(const format::TocEntry& e) {
-  return std::string(reinterpret_cast<const char*>(e.name), strnlen(
-      reinterpret_cast<const char*>(e.name), sizeof(e.name)));
+  return std::string(reinterpret_cast<const char*>(e.name),
+                     strnlen(reinterpret_cast<const char*>(e.name), sizeof(e.name)));
 }
 
 format::BlobMetaHeader ReadHeader(ByteSpan blob, uint64_t off) {
@@ -240,8 +240,8 @@ TEST(BlobWriterTest, RawStoreRuleAndFlags) {
                        PrepareChunk(random, format::Digester::kBlake3, format::Compressor::kZstd));
   EXPECT_FALSE(r.compressed);
   EXPECT_EQ(r.data, random);
-  ASSERT_OK_AND_ASSIGN(PreparedChunk t,
-                       PrepareChunk(text, format::Digester::kSha256, format::Compressor::kLz4Block));
+  ASSERT_OK_AND_ASSIGN(PreparedChunk t, PrepareChunk(text, format::Digester::kSha256,
+                                                     format::Compressor::kLz4Block));
   EXPECT_TRUE(t.compressed);
   EXPECT_LT(t.data.size(), text.size());
   EXPECT_EQ(t.digest, Sha256(text));
@@ -269,10 +269,15 @@ TEST(BlobWriterTest, RawStoreRuleAndFlags) {
 TEST(BlobWriterTest, V5PackedV5AlignedV6AlignedOffsets) {
   std::vector<Bytes> chunks = {TextBytes(5000, 1), TextBytes(3000, 2), TextBytes(4096, 3)};
   testing::TempDir dir;
-  struct Case { uint32_t version; bool aligned; std::vector<uint64_t> offs; uint64_t usize; };
-  for (const Case& c : {Case{5, false, {0, 5000, 8000}, 12096},
-                        Case{5, true, {0, 8192, 12288}, 16384},
-                        Case{6, false, {0, 8192, 12288}, 16384}}) {
+  struct Case {
+    uint32_t version;
+    bool aligned;
+    std::vector<uint64_t> offs;
+    uint64_t usize;
+  };
+  for (const Case& c :
+       {Case{5, false, {0, 5000, 8000}, 12096}, Case{5, true, {0, 8192, 12288}, 16384},
+        Case{6, false, {0, 8192, 12288}, 16384}}) {
     BlobWriterOptions opts;
     opts.fs_version = c.version;
     opts.aligned_chunk = c.aligned;
@@ -376,6 +381,23 @@ TEST(BlobWriterTest, InlineMetaTwoPhases) {
   }
 }
 
+// The tee sees the whole file, in order: chunks, blob meta, inline bootstrap and ToC.
+TEST(BlobWriterTest, TeeSeesEveryByteInOrder) {
+  testing::TempDir dir;
+  Bytes seen;
+  BlobWriterOptions opts;
+  opts.inline_meta = true;
+  opts.blob_toc = true;
+  opts.tee = [&](ByteSpan d) { seen.insert(seen.end(), d.begin(), d.end()); };
+  ASSERT_OK_AND_ASSIGN(auto w, BlobWriter::Create(dir.Join("b"), opts));
+  for (int i = 0; i < 5; ++i) ASSERT_OK(w->AddChunk(TextBytes(70000 + i, i)).status());
+  // Incompressible and as large as the write buffer: written around it.
+  ASSERT_OK(w->AddChunk(::nydus::testing::RandomBytes(1 << 20, 5)).status());
+  ASSERT_OK(w->Finish(TextBytes(5000, 3)).status());
+  ASSERT_OK_AND_ASSIGN(Bytes blob, ReadWholeFile(dir.Join("b")));
+  EXPECT_EQ(seen, blob);
+}
+
 TEST(BlobWriterTest, FifoOutputMatchesRegularFile) {
   testing::TempDir dir;
   std::vector<Bytes> chunks = {TextBytes(0x100000, 1), RandomBytes(0x100000, 2),
@@ -383,8 +405,8 @@ TEST(BlobWriterTest, FifoOutputMatchesRegularFile) {
   BlobWriterOptions opts;
   opts.blob_toc = true;
   meta::BlobInfo file_info;
-  ASSERT_OK_AND_ASSIGN(Bytes expected, WriteBlob(dir.Join("file"), opts, chunks, nullptr,
-                                                 &file_info));
+  ASSERT_OK_AND_ASSIGN(Bytes expected,
+                       WriteBlob(dir.Join("file"), opts, chunks, nullptr, &file_info));
   const std::string fifo = dir.Join("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   Bytes got;
@@ -438,12 +460,10 @@ TEST(BlobWriterTest, ContractViolationsAreErrors) {
 
   opts.fs_version = 5;
   opts.blob_toc = true;
-  EXPECT_EQ(BlobWriter::Create(dir.Join("c"), opts).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(BlobWriter::Create(dir.Join("c"), opts).status().code(), StatusCode::kInvalidArgument);
   opts.blob_toc = false;
   opts.chunk_size = 12345;
-  EXPECT_EQ(BlobWriter::Create(dir.Join("c"), opts).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(BlobWriter::Create(dir.Join("c"), opts).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(BlobWriterTest, ForcedIdAndBlobIndex) {

@@ -36,7 +36,8 @@ void SetBlobReadahead(const meta::Node& root, const std::vector<std::string>& pa
   for (const meta::Node* matched : MatchPrefetch(root, patterns)) {
     meta::WalkTree(*matched, [&](const meta::Node& n, const std::string&) {
       for (const auto& c : n.inode->chunks) {
-        if (c.blob_index == blob_index) end = std::max(end, c.compressed_offset + c.compressed_size);
+        if (c.blob_index == blob_index)
+          end = std::max(end, c.compressed_offset + c.compressed_size);
       }
       return true;
     });
@@ -170,6 +171,7 @@ Result<BuildResult> Build(const BuildOptions& o) {
   bw.blob_toc = o.blob_toc;
   bw.inline_meta = o.blob_inline_meta;
   bw.blob_id = o.blob_id;
+  bw.tee = o.blob_tee;
   const bool to_dir = o.blob_path.empty();
   const std::string blob_tmp = to_dir ? TempPathFor(o.blob_dir + "/.nydus-blob") : o.blob_path;
   ASSIGN_OR_RETURN(auto writer, BlobWriter::Create(blob_tmp, bw));
@@ -204,7 +206,8 @@ Result<BuildResult> Build(const BuildOptions& o) {
   if (o.verify_after_build) {
     auto check = meta::ReadBootstrap(boot);
     if (!check.ok()) {
-      return abandon(check.status().WithContext("built bootstrap failed validation (a builder bug)"));
+      return abandon(
+          check.status().WithContext("built bootstrap failed validation (a builder bug)"));
     }
   }
   if (has_blob) {
@@ -224,17 +227,17 @@ Result<BuildResult> Build(const BuildOptions& o) {
   }
 
   if (!o.blob_inline_meta) {
-    res.bootstrap_path = !o.bootstrap_path.empty()
-                             ? o.bootstrap_path
-                             : o.blob_dir + "/" + DigestHex(Sha256(boot));
+    res.bootstrap_path =
+        !o.bootstrap_path.empty() ? o.bootstrap_path : o.blob_dir + "/" + DigestHex(Sha256(boot));
     RETURN_IF_ERROR(WriteFileAtomically(res.bootstrap_path, boot));
   }
   for (const auto& b : image.blobs) {
     if (b.uncompressed_size > 0) res.blob_ids.push_back(b.blob_id);
   }
   res.image = std::move(image);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   LOG_DEBUG("build finished in {} ms", ms);
   return res;
 }

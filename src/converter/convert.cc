@@ -3,12 +3,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "base/digest.h"
 #include "base/file_util.h"
@@ -20,6 +21,7 @@
 #include "converter/layer_tar.h"
 #include "converter/mount.h"
 #include "converter/remote_image.h"
+#include "registry/blob_stream.h"
 
 namespace nydus::converter {
 
@@ -82,22 +84,24 @@ Result<uint64_t> EnsureDictBlob(registry::RepoClient& dst, registry::RepoClient*
                                 const std::string& scratch_dir) {
   auto size = dst.HeadBlob(digest);
   if (size.ok() || dict_repo == nullptr) {
-    return size.ok() ? size : size.status().WithContext("blob " + digest + " (from the chunk dict)");
+    return size.ok() ? size
+                     : size.status().WithContext("blob " + digest + " (from the chunk dict)");
   }
   auto t0 = Clock::now();
   if (dict_ref.ApiHost() == dst.options().host) {
     auto mounted = dst.MountBlob(digest, dict_ref.repo);
     if (mounted.ok() && *mounted) {
       ASSIGN_OR_RETURN(uint64_t n, dst.HeadBlob(digest));
-      LOG_INFO("[BLOB] Push blob digest={} size={} elapsed={} (mounted from chunk dict {})",
-               digest, n, Elapsed(t0), dict_ref.repo);
+      LOG_INFO("[BLOB] Push blob digest={} size={} elapsed={} (mounted from chunk dict {})", digest,
+               n, Elapsed(t0), dict_ref.repo);
       return n;
     }
   }
   const std::string path = scratch_dir + "/" + digest.substr(7);
   auto n = dict_repo->DownloadBlob(digest, path);
   if (!n.ok()) return n.status().WithContext("copy chunk dict blob " + digest);
-  RETURN_IF_ERROR(PushFile(dst, nullptr, path, digest, "[BLOB]", "Push blob (from the chunk dict)"));
+  RETURN_IF_ERROR(
+      PushFile(dst, nullptr, path, digest, "[BLOB]", "Push blob (from the chunk dict)"));
   ::unlink(path.c_str());
   return *n;
 }
@@ -119,6 +123,23 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
   ASSIGN_OR_RETURN(auto src, OpenRepo(src_ref, o.source_insecure));
   ASSIGN_OR_RETURN(auto dst, OpenRepo(dst_ref, o.target_insecure));
   const bool same_registry = src_ref.ApiHost() == dst_ref.ApiHost() && src_ref.repo != dst_ref.repo;
+
+  // New blobs are uploaded while they are built when the target repository holds nothing but
+  // the source image (a new repository, or the tutorial's conversion next to the source tag):
+  // none of them can be there already, so no byte is sent twice. Otherwise (a re-conversion,
+  // other images in the repository that may share blobs) each finished blob is looked up
+  // first (HEAD, cross-repository mount) and uploaded only when missing.
+  bool stream_blobs = false;
+  if (o.nydus_image.empty()) {
+    auto tags = dst->ListTags();
+    const bool same_repo = src_ref.ApiHost() == dst_ref.ApiHost() && src_ref.repo == dst_ref.repo;
+    stream_blobs = tags.ok() && std::all_of(tags->begin(), tags->end(), [&](const std::string& t) {
+                     return same_repo && t == src_ref.tag;
+                   });
+    LOG_DEBUG("target repository tags: {}; blobs {}",
+              tags.ok() ? std::to_string(tags->size()) : tags.status().ToString(),
+              stream_blobs ? "streamed while built" : "pushed once built");
+  }
 
   LOG_INFO("Pulling image {}", src_ref.ToString());
   ASSIGN_OR_RETURN(ResolvedImage image, ResolveImage(*src, src_ref, platform));
@@ -206,10 +227,11 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
     // The bar: pulling, packing and pushing count a third each.
     const double n = static_cast<double>(layers.size());
     const double f = ((total_bytes ? static_cast<double>(pulled) / total_bytes : 1.0) +
-                      n_packed.load() / n + std::min(1.0, n_pushed.load() / n)) / 3;
-    return "pulled " + HumanBytes(pulled) + "/" + HumanBytes(total_bytes) + " " +
-           RenderBar(f, 24) + " packed " + std::to_string(n_packed.load()) + "/" +
-           std::to_string(layers.size()) + " pushed " + std::to_string(n_pushed.load());
+                      n_packed.load() / n + std::min(1.0, n_pushed.load() / n)) /
+                     3;
+    return "pulled " + HumanBytes(pulled) + "/" + HumanBytes(total_bytes) + " " + RenderBar(f, 24) +
+           " packed " + std::to_string(n_packed.load()) + "/" + std::to_string(layers.size()) +
+           " pushed " + std::to_string(n_pushed.load());
   });
 
   ThreadPool pool(std::max<size_t>(1, std::min(o.download_threads, to_download.size())));
@@ -241,15 +263,32 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
   //    they run concurrently); 4. push each new blob as soon as its pack is done; chain the
   //    packs, lowest first, into the per-layer image bootstraps.
   ThreadPool push_pool(2);
-  // Pushes a pack's new blob (once per id) as soon as the pack is done.
-  auto push_blob = [&](const std::string& id) {
+  // Pushes a pack's new blob (once per id) as soon as the pack is done: commits the upload
+  // that streamed it while it was built, or (no stream, or the stream failed) uploads the file.
+  auto push_blob = [&](const std::string& id, std::shared_ptr<registry::BlobStreamUpload> stream) {
     std::string path = blob_dir + "/" + id;
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (!built_blobs.emplace(id, path).second) return;
+      if (!built_blobs.emplace(id, path).second) return;  // the stream is cancelled
     }
-    push_pool.Submit([&, id, path] {
+    push_pool.Submit([&, id, path, stream] {
       if (cancel.load()) return;  // the conversion failed: the manifest will not be pushed
+      if (stream) {
+        auto t0 = Clock::now();
+        const uint64_t size = FileSize(path);
+        Status st = stream->bytes_appended() == size
+                        ? stream->Commit("sha256:" + id)
+                        : Status::Internal("streamed " + std::to_string(stream->bytes_appended()) +
+                                           " bytes of " + std::to_string(size));
+        if (st.ok()) {
+          LOG_INFO("[BLOB] Push blob digest=sha256:{} size={} elapsed={} (streamed while built)",
+                   id, size, Elapsed(t0));
+          ++n_pushed;
+          return;
+        }
+        LOG_WARN("[BLOB] Push blob digest=sha256:{}: streaming failed ({}); pushing the file", id,
+                 st.ToString());
+      }
       Status ps = PushFile(*dst, same_registry ? src.get() : nullptr, path, "sha256:" + id,
                            "[BLOB]", "Push blob");
       if (ps.ok()) {
@@ -272,14 +311,27 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
       auto t0 = Clock::now();
       const std::string hex = layers[i].digest.substr(7);
       const std::string boot = pack_dir + "/" + std::to_string(i + 1) + "-sha256:" + hex;
-      auto built = PackLayer(o, layer_dir + "/" + hex, boot, blob_dir, boot + "-output.json");
+      std::shared_ptr<registry::BlobStreamUpload> stream;
+      std::function<void(ByteSpan)> tee;
+      if (stream_blobs) {
+        auto up = registry::BlobStreamUpload::Start(dst.get(), "blob of layer " + layers[i].digest);
+        if (up.ok()) {
+          stream = std::move(up).value();
+          tee = [s = stream.get()](ByteSpan data) { s->Append(data); };
+        } else {
+          LOG_WARN("[BLOB] layer {}: cannot stream its blob ({}); pushing it once built",
+                   layers[i].digest, up.status().ToString());
+        }
+      }
+      auto built = PackLayer(o, layer_dir + "/" + hex, boot, blob_dir, boot + "-output.json",
+                             std::move(tee));
       if (built.ok()) {
         LOG_INFO("[DUMP] Build layer digest={} blob={} size={} elapsed={}", layers[i].digest,
                  built->new_blob_id.empty() ? "<none>" : built->new_blob_id,
                  built->new_blob_id.empty() ? 0 : FileSize(blob_dir + "/" + built->new_blob_id),
                  Elapsed(t0));
         ++n_packed;
-        if (!built->new_blob_id.empty()) push_blob(built->new_blob_id);
+        if (!built->new_blob_id.empty()) push_blob(built->new_blob_id, std::move(stream));
       } else {
         built = built.status().WithContext("build layer " + layers[i].digest);
         fail(built.status());
@@ -325,8 +377,8 @@ Result<ConvertResult> Convert(const ConvertOptions& options) {
     if (auto it = built_blobs.find(id); it != built_blobs.end()) {
       d.size = FileSize(it->second);
     } else {
-      ASSIGN_OR_RETURN(d.size, EnsureDictBlob(*dst, dict_repo.get(), dict_ref, d.digest,
-                                              work + "/chunk-dict"));
+      ASSIGN_OR_RETURN(
+          d.size, EnsureDictBlob(*dst, dict_repo.get(), dict_ref, d.digest, work + "/chunk-dict"));
     }
     d.annotations[kAnnoNydusBlob] = "true";
     diff_ids.push_back(d.digest);

@@ -92,15 +92,28 @@ Status WriteBlobList(const ConvertOptions& o, const std::string& boot,
 
 Result<LayerBuild> PackLayer(const ConvertOptions& o, const std::string& layer_targz,
                              const std::string& boot, const std::string& blob_dir,
-                             const std::string& json_out) {
+                             const std::string& json_out, std::function<void(ByteSpan)> blob_tee) {
   LayerBuild out;
   out.bootstrap = boot;
   if (!o.nydus_image.empty()) {
-    std::vector<std::string> args = {
-        "create",       "--type",  "targz-rafs", "--bootstrap",     boot,
-        "--blob-dir",   blob_dir,  "--fs-version", std::to_string(o.fs_version),
-        "--compressor", o.compressor, "--whiteout-spec", "oci",    "--prefetch-policy",
-        "fs",           "--output-json", json_out};
+    if (blob_tee) return Status::Internal("PackLayer: a blob tee needs the in-process builder");
+    std::vector<std::string> args = {"create",
+                                     "--type",
+                                     "targz-rafs",
+                                     "--bootstrap",
+                                     boot,
+                                     "--blob-dir",
+                                     blob_dir,
+                                     "--fs-version",
+                                     std::to_string(o.fs_version),
+                                     "--compressor",
+                                     o.compressor,
+                                     "--whiteout-spec",
+                                     "oci",
+                                     "--prefetch-policy",
+                                     "fs",
+                                     "--output-json",
+                                     json_out};
     if (o.chunk_size) args.insert(args.end(), {"--chunk-size", HexSize(o.chunk_size)});
     if (!o.chunk_dict.empty()) {
       args.insert(args.end(), {"--chunk-dict", "bootstrap=" + o.chunk_dict});
@@ -127,6 +140,7 @@ Result<LayerBuild> PackLayer(const ConvertOptions& o, const std::string& layer_t
   b.prefetch_policy = builder::PrefetchPolicy::kFs;
   b.prefetch_patterns = Patterns(o);
   b.aligned_chunk = o.fs_version == 6;
+  b.blob_tee = std::move(blob_tee);
   RETURN_IF_ERROR(builder::ValidateOptions(b));
   ASSIGN_OR_RETURN(builder::BuildResult r, builder::Build(b));
   out.bootstrap = r.bootstrap_path;
@@ -143,15 +157,16 @@ Result<LayerBuild> MergeOnto(const ConvertOptions& o, const std::string& parent,
   out.bootstrap = boot;
   out.new_blob_id = pack.new_blob_id;
   if (!o.nydus_image.empty()) {
-    std::vector<std::string> args = {"merge",           "--bootstrap", boot, "--blob-dir",
-                                     blob_dir,          "--prefetch-policy", "fs",
-                                     "--output-json",   json_out};
+    std::vector<std::string> args = {"merge",      "--bootstrap",   boot,
+                                     "--blob-dir", blob_dir,        "--prefetch-policy",
+                                     "fs",         "--output-json", json_out};
     if (!parent.empty()) args.insert(args.end(), {"--parent-bootstrap", parent});
     if (!o.chunk_dict.empty()) {
       args.insert(args.end(), {"--chunk-dict", "bootstrap=" + o.chunk_dict});
     }
     // The pack's own blob keeps its id (a content digest), not one derived from the file name.
-    if (!pack.new_blob_id.empty()) args.insert(args.end(), {"--original-blob-ids", pack.new_blob_id});
+    if (!pack.new_blob_id.empty())
+      args.insert(args.end(), {"--original-blob-ids", pack.new_blob_id});
     args.push_back(pack.bootstrap);
     RETURN_IF_ERROR(RunNydusImage(o, std::move(args), boot));
     ASSIGN_OR_RETURN(out.blob_ids, ReadBlobList(json_out));

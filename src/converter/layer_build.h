@@ -12,9 +12,11 @@
 // Thread-safety: independent calls may run concurrently (they share no state).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "base/bytes.h"
 #include "base/result.h"
 #include "converter/convert.h"
 
@@ -26,9 +28,12 @@ struct LayerBuild {
   std::vector<std::string> blob_ids;  // every blob the bootstrap references, table order
 };
 
+// `blob_tee` (in-process builds only, i.e. o.nydus_image empty) sees every byte of the new
+// data blob as it is written (builder::BuildOptions::blob_tee).
 Result<LayerBuild> PackLayer(const ConvertOptions& o, const std::string& layer_targz,
                              const std::string& boot, const std::string& blob_dir,
-                             const std::string& json_out);
+                             const std::string& json_out,
+                             std::function<void(ByteSpan)> blob_tee = {});
 
 // `parent` "" = the pack becomes the lowest layer. `pack` is PackLayer's result.
 Result<LayerBuild> MergeOnto(const ConvertOptions& o, const std::string& parent,

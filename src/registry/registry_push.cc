@@ -9,6 +9,7 @@
 
 #include "base/digest.h"
 #include "base/file_util.h"
+#include "base/json.h"
 #include "base/logging.h"
 #include "base/redact.h"
 #include "registry/registry_auth.h"
@@ -228,6 +229,23 @@ Result<uint64_t> RepoClient::DownloadBlob(const std::string& digest, const std::
   return n;
 }
 
+Result<std::vector<std::string>> RepoClient::ListTags() {
+  http::Request req;
+  req.url = "/tags/list";
+  ASSIGN_OR_RETURN(http::Response resp, SendRetried(req));
+  if (resp.status == 404) return std::vector<std::string>{};
+  if (!Is2xx(resp.status)) return StatusError(resp, "list tags");
+  Json j = Json::parse(resp.body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::Corruption(Where() + ": tags/list: not a JSON object");
+  std::vector<std::string> tags;
+  if (auto it = j.find("tags"); it != j.end() && it->is_array()) {
+    for (const auto& t : *it) {
+      if (t.is_string()) tags.push_back(t.get<std::string>());
+    }
+  }
+  return tags;
+}
+
 Result<uint64_t> RepoClient::HeadBlob(const std::string& digest) {
   http::Request req;
   req.method = "HEAD";
@@ -265,10 +283,7 @@ Result<bool> RepoClient::MountBlob(const std::string& digest, const std::string&
   if (resp.status == 201) return true;
   if (resp.status == 202) {  // an upload session was opened instead: cancel it
     if (auto loc = NextLocation(resp, RepoUrl() + "/blobs/uploads/", "mount"); loc.ok()) {
-      http::Request del;
-      del.method = "DELETE";
-      del.url = *loc;
-      (void)Send(del);
+      CancelUpload(*loc);
     }
     return false;
   }
@@ -300,25 +315,36 @@ Status RepoClient::PushBlobFile(const std::string& path, const std::string& dige
     return PushBlobBytes(body, digest);
   }
   ASSIGN_OR_RETURN(std::string url, StartUpload(what));
-  std::string chunk;
   for (uint64_t off = 0; off < static_cast<uint64_t>(size);) {
     uint64_t len = std::min<uint64_t>(kChunkSize, size - off);
-    chunk.resize(len);
+    std::string chunk(len, '\0');
     RETURN_IF_ERROR(PreadFull(fd.get(), chunk.data(), len, off, path));
-    http::Request patch;
-    patch.method = "PATCH";
-    patch.url = url;
-    patch.headers.push_back({"Content-Type", "application/octet-stream"});
-    patch.headers.push_back(
-        {"Content-Range", std::to_string(off) + "-" + std::to_string(off + len - 1)});
-    patch.body = std::move(chunk);
-    ASSIGN_OR_RETURN(http::Response resp, Send(patch));
-    if (resp.status != 202)
-      return StatusError(resp, what + " (chunk at " + std::to_string(off) + ")");
-    ASSIGN_OR_RETURN(url, NextLocation(resp, url, what));
-    chunk = std::move(patch.body);
+    ASSIGN_OR_RETURN(url, PatchUpload(url, off, std::move(chunk), what));
     off += len;
   }
+  return CommitUpload(url, digest, what);
+}
+
+Result<std::string> RepoClient::PatchUpload(const std::string& url, uint64_t offset,
+                                            std::string body, const std::string& what) {
+  if (body.empty()) return url;
+  const uint64_t len = body.size();
+  http::Request patch;
+  patch.method = "PATCH";
+  patch.url = url;
+  patch.headers.push_back({"Content-Type", "application/octet-stream"});
+  patch.headers.push_back(
+      {"Content-Range", std::to_string(offset) + "-" + std::to_string(offset + len - 1)});
+  patch.body = std::move(body);
+  ASSIGN_OR_RETURN(http::Response resp, Send(patch));
+  if (resp.status != 202) {
+    return StatusError(resp, what + " (chunk at " + std::to_string(offset) + ")");
+  }
+  return NextLocation(resp, url, what);
+}
+
+Status RepoClient::CommitUpload(const std::string& url, const std::string& digest,
+                                const std::string& what) {
   http::Request put;
   put.method = "PUT";
   put.url = WithQuery(url, "digest=" + UrlEscape(digest));
@@ -326,6 +352,13 @@ Status RepoClient::PushBlobFile(const std::string& path, const std::string& dige
   ASSIGN_OR_RETURN(http::Response resp, Send(put));
   if (!Is2xx(resp.status)) return StatusError(resp, what + " (commit)");
   return Status::OK();
+}
+
+void RepoClient::CancelUpload(const std::string& url) {
+  http::Request del;
+  del.method = "DELETE";
+  del.url = url;
+  (void)Send(del);
 }
 
 Result<std::string> RepoClient::PutManifest(const std::string& reference,

@@ -58,6 +58,9 @@ class RepoClient {
   // Streams a blob into `path` (created/truncated) and checks its sha256 against `digest`
   // (Corruption "digest mismatch" otherwise). Returns the byte count.
   Result<uint64_t> DownloadBlob(const std::string& digest, const std::string& path);
+  // The repository's tags (GET /tags/list, first page); empty when the repository does not
+  // exist yet (404).
+  Result<std::vector<std::string>> ListTags();
   // Size of the blob, NotFound if the repository has no such blob.
   Result<uint64_t> HeadBlob(const std::string& digest);
   // Cross-repo mount from `from_repo` of the same registry: true if the registry mounted it
@@ -66,6 +69,15 @@ class RepoClient {
   // Uploads the file as blob `digest` ("sha256:<hex>"); the registry verifies the digest.
   Status PushBlobFile(const std::string& path, const std::string& digest);
   Status PushBlobBytes(const std::string& bytes, const std::string& digest);
+  // The steps of a chunked upload, for callers that produce a blob piece by piece
+  // (blob_stream.h): open a session (POST) → its URL; append `body` at `offset` (PATCH with
+  // Content-Range) → the session's next URL; commit the bytes sent as `digest` (PUT with
+  // ?digest=; the registry checks it); or abandon the session (DELETE, best effort).
+  Result<std::string> StartUpload(const std::string& what);
+  Result<std::string> PatchUpload(const std::string& url, uint64_t offset, std::string body,
+                                  const std::string& what);
+  Status CommitUpload(const std::string& url, const std::string& digest, const std::string& what);
+  void CancelUpload(const std::string& url);
   // PUT /manifests/<reference>; returns the Docker-Content-Digest (or "" if not sent).
   Result<std::string> PutManifest(const std::string& reference, const std::string& media_type,
                                   const std::string& body);
@@ -80,8 +92,6 @@ class RepoClient {
   Status Answer(const http::Response& challenge);  // sets auth_ from a 401's challenge
   std::string Auth();
   std::string Where() const;
-  // POST /blobs/uploads/ → the absolute upload URL.
-  Result<std::string> StartUpload(const std::string& what);
   Result<std::string> NextLocation(const http::Response& resp, const std::string& base,
                                    const std::string& what) const;
 

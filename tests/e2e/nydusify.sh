@@ -3,9 +3,10 @@
 #   1. the cached python:bookworm OCI layout is copied into a registry with skopeo;
 #   2. nydusify convert → log lines [SOUR] [DUMP] [BLOB] [BOOT] [MANI], the tutorial's work
 #      dir layout (tmp/blobs/<id>, tmp/bootstraps/<N>-sha256:<digest>[-output.json]), nydus
-#      media types and annotations in the pushed manifest;
+#      media types and annotations in the pushed manifest; the repository held only the
+#      source, so the blobs are streamed to it while they are built;
 #   2b. the same conversion through an external `--nydus-image` gives byte-identical packs,
-#      per-layer bootstraps and blobs;
+#      per-layer bootstraps and blobs, whose pushes are skipped as already present;
 #   3. the last per-layer bootstrap mounted with nydusd + registry.json equals the umoci rootfs;
 #   4. nydusify check passes; a conversion of a missing image and of a wrong platform fail
 #      with one line; after flipping a byte of a blob in the registry storage, check fails
@@ -63,6 +64,9 @@ done
 grep -q '\[BOOT\] Push bootstrap' "$LAST_LOG" || fail "no [BOOT] line"
 grep -q '\[MANI\] Push manifest' "$LAST_LOG" || fail "no [MANI] line"
 [ "$(ls tmp/blobs | grep -cE '^[0-9a-f]{64}$')" = 3 ] || fail "expected 3 blobs in tmp/blobs"
+# The repository held only the source image: every blob went up while it was built.
+[ "$(grep -c '\[BLOB\] Push blob .*(streamed while built)' "$LAST_LOG")" = 3 ] ||
+  fail "expected the 3 blobs to be streamed while built"
 for n in 1 2 3; do
   ls tmp/bootstraps/$n-sha256:* >/dev/null 2>&1 || fail "no tmp/bootstraps/$n-sha256:*"
   ls tmp/bootstraps/$n-sha256:*-output.json >/dev/null 2>&1 || fail "no $n-…-output.json"
@@ -80,6 +84,9 @@ for f in tmp/blobs/* tmp/packs/*-sha256:* tmp/bootstraps/*-sha256:*; do
 done
 [ "$same" = 9 ] || fail "expected 3 blobs, 3 packs and 3 bootstraps, compared $same files"
 log "   external nydus-image: $same files identical"
+# The repository now holds nydus images too: the blobs are looked up first, and skipped.
+[ "$(grep -c '\[BLOB\] Push blob .*(already exists, skipped)' "$LAST_LOG")" = 3 ] ||
+  fail "expected the 3 blobs of the second conversion to be skipped as present"
 
 phase "pushed manifest has the nydus media types and annotations"
 run skopeo inspect --raw --tls-verify=false "docker://$HOST/python:bookworm-nydus"
