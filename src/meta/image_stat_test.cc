@@ -13,12 +13,6 @@ namespace {
 
 using namespace nydus::meta::testing;
 
-Image LoadImage(const std::string& path) {
-  auto r = ReadBootstrapFile(path);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? std::move(r).value() : Image{};
-}
-
 // A chunk whose digest starts with `id`, `size` bytes (compressed to half).
 ChunkInfo Chunk(uint8_t id, uint32_t size) {
   ChunkInfo c;

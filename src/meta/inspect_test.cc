@@ -12,12 +12,6 @@ namespace {
 
 using namespace nydus::meta::testing;
 
-Image LoadImage(const std::string& path) {
-  auto r = ReadBootstrapFile(path);
-  EXPECT_TRUE(r.ok()) << r.status().ToString();
-  return r.ok() ? std::move(r).value() : Image{};
-}
-
 // The JSON array at the start of a repeatable/*.result file (md5 lines follow it).
 Json ParseTreeResult(const std::string& path) {
   auto data = ReadWholeFile(path);

@@ -1,9 +1,12 @@
 // Test-only helpers for the meta tests: fixture names, path lookup, byte patching.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 
 #include "base/bytes.h"
+#include "meta/bootstrap_reader.h"
 #include "meta/image.h"
 
 namespace nydus::meta::testing {
@@ -14,6 +17,13 @@ constexpr char kV5Sha256[] = "repeatable/sha256-nocompress-repeatable";
 constexpr char kV5Blake3[] = "repeatable/blake3-lz4_block-non_repeatable";
 constexpr char kV6Blob[] = "blobs/be7d77eeb719f70884758d1aa800ed0fb09d701aaec469964e9d54325f0d5fef";
 constexpr char kV6BlobId[] = "be7d77eeb719f70884758d1aa800ed0fb09d701aaec469964e9d54325f0d5fef";
+
+// The bootstrap at `path` read in full; a failure is a test failure (and an empty Image).
+inline Image LoadImage(const std::string& path) {
+  auto r = ReadBootstrapFile(path);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : Image{};
+}
 
 // The node at absolute `path` ("/" is the root), or nullptr.
 inline const Node* FindPath(const Image& image, const std::string& path) {

@@ -13,19 +13,13 @@
 namespace nydus::storage {
 namespace {
 
-using format::Compressor;
-using format::Digester;
-using ::nydus::testing::TempDir;
 using testing::HandImage;
-using testing::MakeHandImage;
-using testing::PatternBytes;
 
 constexpr uint32_t kChunk = 4096;
-constexpr char kBlob[] = "hand-blob-0";
+constexpr char kBlob[] = "hand-blob-0";  // MakeHandImage's blob
 
 std::unique_ptr<HandImage> OneFile(size_t chunks) {
-  return MakeHandImage({PatternBytes(kChunk * chunks - 100, 11)}, kChunk, Compressor::kZstd,
-                       Digester::kBlake3);
+  return testing::OneFileImage(chunks, kChunk, format::Compressor::kZstd, /*seed=*/11);
 }
 
 ChunkReaderOptions Opts(const std::string& dir, bool raw, bool validate, uint64_t lru = 0) {
@@ -52,7 +46,7 @@ TEST(BlobCacheRangeTest, CompleteCacheServesRangesDirectly) {
   auto h = OneFile(6);
   MemBackend mem;
   mem.Put(kBlob, h->blob);
-  TempDir dir;
+  ::nydus::testing::TempDir dir;
   Fill(*h, &mem, dir.path(), /*raw=*/false);
   const uint64_t reads_before = mem.reads();
 
@@ -88,7 +82,7 @@ TEST(BlobCacheRangeTest, ValidationAndRawLayoutUseTheChunkPath) {
     auto h = OneFile(3);
     MemBackend mem;
     mem.Put(kBlob, h->blob);
-    TempDir dir;
+    ::nydus::testing::TempDir dir;
     Fill(*h, &mem, dir.path(), raw);
     const uint64_t reads_before = mem.reads();
     ChunkReader reader(h->image, &mem, Opts(dir.path(), raw, validate));
@@ -106,7 +100,7 @@ TEST(BlobCacheRangeTest, MissingChunksAreFetched) {
   auto h = OneFile(4);
   MemBackend mem;
   mem.Put(kBlob, h->blob);
-  TempDir dir;
+  ::nydus::testing::TempDir dir;
   ChunkReaderOptions o = Opts(dir.path(), false, false);
   o.merge_size = 1;  // no merging: one request per missing chunk
   ChunkReader reader(h->image, &mem, o);
@@ -127,7 +121,7 @@ TEST(BlobCacheRangeTest, ShortCacheFileFallsBackAndRepairs) {
   auto h = OneFile(4);
   MemBackend mem;
   mem.Put(kBlob, h->blob);
-  TempDir dir;
+  ::nydus::testing::TempDir dir;
   Fill(*h, &mem, dir.path(), false);
   ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false));
   Bytes out(h->file(0).size);

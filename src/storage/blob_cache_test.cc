@@ -20,18 +20,15 @@ namespace nydus::storage {
 namespace {
 
 using format::Compressor;
-using format::Digester;
 using ::nydus::testing::TempDir;
 using testing::HandImage;
-using testing::MakeHandImage;
-using testing::PatternBytes;
 
 constexpr uint32_t kChunk = 4096;
 constexpr char kBlob[] = "hand-blob-0";
 
 // One file of `chunks` chunks (the last one 100 bytes short).
 std::unique_ptr<HandImage> OneFile(size_t chunks, Compressor algo = Compressor::kZstd) {
-  return MakeHandImage({PatternBytes(kChunk * chunks - 100, 7)}, kChunk, algo, Digester::kBlake3);
+  return testing::OneFileImage(chunks, kChunk, algo);
 }
 
 ChunkReaderOptions CacheOptions(const std::string& dir, bool raw, bool validate,

@@ -151,4 +151,12 @@ inline std::unique_ptr<HandImage> MakeHandImage(std::vector<Bytes> files, uint32
   return h;
 }
 
+// One file of `chunks` chunks of `chunk_size` bytes, the last one 100 bytes short (pattern
+// `seed`), in blob "hand-blob-0" with BLAKE3 digests.
+inline std::unique_ptr<HandImage> OneFileImage(size_t chunks, uint32_t chunk_size,
+                                               format::Compressor algo, uint8_t seed = 7) {
+  return MakeHandImage({PatternBytes(chunk_size * chunks - 100, seed)}, chunk_size, algo,
+                       format::Digester::kBlake3);
+}
+
 }  // namespace nydus::storage::testing
