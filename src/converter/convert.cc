@@ -1,8 +1,6 @@
 // The nydusify conversion pipeline (see the header).
 #include "converter/convert.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -17,6 +15,7 @@
 #include "base/logging.h"
 #include "base/progress.h"
 #include "base/thread_pool.h"
+#include "converter/blob_push.h"
 #include "converter/layer_build.h"
 #include "converter/layer_tar.h"
 #include "converter/mount.h"
@@ -25,88 +24,11 @@
 
 namespace nydus::converter {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-std::string Elapsed(Clock::time_point t0) {
-  double s = std::chrono::duration<double>(Clock::now() - t0).count();
-  char b[32];
-  std::snprintf(b, sizeof(b), "%.3fs", s);
-  return b;
-}
-
-uint64_t FileSize(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-}
-
-// Pushes one file as a blob unless the target has it; logs the [BLOB]/[BOOT] line.
-Status PushFile(registry::RepoClient& dst, registry::RepoClient* mount_from,
-                const std::string& path, const std::string& digest, const char* tag,
-                const char* what) {
-  auto t0 = Clock::now();
-  uint64_t size = FileSize(path);
-  if (dst.HeadBlob(digest).ok()) {
-    LOG_INFO("{} {} digest={} size={} elapsed={} (already exists, skipped)", tag, what, digest,
-             size, Elapsed(t0));
-    return Status::OK();
-  }
-  if (mount_from) {
-    auto mounted = dst.MountBlob(digest, mount_from->options().repo);
-    if (mounted.ok() && *mounted) {
-      LOG_INFO("{} {} digest={} size={} elapsed={} (mounted from {})", tag, what, digest, size,
-               Elapsed(t0), mount_from->options().repo);
-      return Status::OK();
-    }
-  }
-  // A failed upload (connection error, 5xx, 429) starts over, up to 3 attempts in all: the
-  // registry discards an upload session that was never committed.
-  Status st;
-  for (int attempt = 1;; ++attempt) {
-    st = dst.PushBlobFile(path, digest);
-    const bool transient =
-        st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kIOError;
-    if (st.ok() || !transient || attempt == 3) break;
-    LOG_WARN("{} {} digest={}: attempt {} failed ({}), retrying", tag, what, digest, attempt,
-             st.ToString());
-    std::this_thread::sleep_for(std::chrono::seconds(attempt));
-  }
-  if (!st.ok()) return st.WithContext(std::string(what) + " " + digest);
-  LOG_INFO("{} {} digest={} size={} elapsed={}", tag, what, digest, size, Elapsed(t0));
-  return Status::OK();
-}
-
-// A blob the result references through the chunk dict: present in the target, or mounted
-// from the dict's repository (same registry), or copied from it. Returns its size.
-Result<uint64_t> EnsureDictBlob(registry::RepoClient& dst, registry::RepoClient* dict_repo,
-                                const ImageRef& dict_ref, const std::string& digest,
-                                const std::string& scratch_dir) {
-  auto size = dst.HeadBlob(digest);
-  if (size.ok() || dict_repo == nullptr) {
-    return size.ok() ? size
-                     : size.status().WithContext("blob " + digest + " (from the chunk dict)");
-  }
-  auto t0 = Clock::now();
-  if (dict_ref.ApiHost() == dst.options().host) {
-    auto mounted = dst.MountBlob(digest, dict_ref.repo);
-    if (mounted.ok() && *mounted) {
-      ASSIGN_OR_RETURN(uint64_t n, dst.HeadBlob(digest));
-      LOG_INFO("[BLOB] Push blob digest={} size={} elapsed={} (mounted from chunk dict {})", digest,
-               n, Elapsed(t0), dict_ref.repo);
-      return n;
-    }
-  }
-  const std::string path = scratch_dir + "/" + digest.substr(7);
-  auto n = dict_repo->DownloadBlob(digest, path);
-  if (!n.ok()) return n.status().WithContext("copy chunk dict blob " + digest);
-  RETURN_IF_ERROR(
-      PushFile(dst, nullptr, path, digest, "[BLOB]", "Push blob (from the chunk dict)"));
-  ::unlink(path.c_str());
-  return *n;
-}
-
-}  // namespace
+using internal::Clock;
+using internal::Elapsed;
+using internal::EnsureDictBlob;
+using internal::FileSize;
+using internal::PushFile;
 
 Result<ConvertResult> Convert(const ConvertOptions& options) {
   const auto t_all = Clock::now();
