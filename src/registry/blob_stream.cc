@@ -64,6 +64,7 @@ void BlobStreamUpload::QueuePieceLocked() {
 }
 
 void BlobStreamUpload::Append(ByteSpan data) {
+  if (finished_) return;  // after Commit or Cancel: nothing can be sent any more
   while (!data.empty()) {
     const size_t room = static_cast<size_t>(piece_size_ - piece_.size());
     const size_t n = std::min(room, data.size());

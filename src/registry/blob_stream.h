@@ -38,6 +38,7 @@ class BlobStreamUpload {
   BlobStreamUpload(const BlobStreamUpload&) = delete;
   BlobStreamUpload& operator=(const BlobStreamUpload&) = delete;
 
+  // Ignored once the upload was committed or cancelled.
   void Append(ByteSpan data);
   // Sends what is left and commits the session as `digest` ("sha256:<hex>"). Call once;
   // returns the first upload error, if any (the session is then cancelled).

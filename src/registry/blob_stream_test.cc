@@ -89,6 +89,8 @@ TEST(BlobStreamUploadTest, CancelAndDestructorDeleteTheSession) {
     ASSERT_OK_AND_ASSIGN(auto up, BlobStreamUpload::Start(c.get(), "blob", 1000, 2));
     AppendAll(*up, Data(2500));
     up->Cancel();
+    AppendAll(*up, Data(5000));  // ignored, and never waits for the sender
+    EXPECT_EQ(up->bytes_appended(), 2500u);
     EXPECT_FALSE(up->Commit(Sha("x")).ok());  // already finished
   }
   EXPECT_EQ(reg.deletes.load(), 1);

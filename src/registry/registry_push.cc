@@ -230,12 +230,22 @@ Result<uint64_t> RepoClient::DownloadBlob(const std::string& digest, const std::
 }
 
 Result<std::vector<std::string>> RepoClient::ListTags() {
+  constexpr size_t kMaxTagList = 4u << 20;  // the registry's answer is untrusted
+  std::string body;
   http::Request req;
   req.url = "/tags/list";
+  req.sink_2xx_only = true;
+  req.body_sink = [&](std::span<const uint8_t> d) {
+    if (body.size() + d.size() > kMaxTagList) {
+      return Status::OutOfRange(Where() + ": tags/list answer over 4 MiB");
+    }
+    body.append(reinterpret_cast<const char*>(d.data()), d.size());
+    return Status::OK();
+  };
   ASSIGN_OR_RETURN(http::Response resp, SendRetried(req));
   if (resp.status == 404) return std::vector<std::string>{};
   if (!Is2xx(resp.status)) return StatusError(resp, "list tags");
-  Json j = Json::parse(resp.body, nullptr, /*allow_exceptions=*/false);
+  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return Status::Corruption(Where() + ": tags/list: not a JSON object");
   std::vector<std::string> tags;
   if (auto it = j.find("tags"); it != j.end() && it->is_array()) {
