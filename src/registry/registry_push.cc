@@ -113,8 +113,10 @@ Result<http::Response> RepoClient::Send(http::Request req) {
   }
 }
 
-Result<http::Response> RepoClient::SendRetried(const http::Request& req) {
+Result<http::Response> RepoClient::SendRetried(const http::Request& req,
+                                               const std::function<void()>& restart) {
   for (int attempt = 0;; ++attempt) {
+    if (restart) restart();
     auto resp = Send(req);
     bool retry = (!resp.ok() && resp.status().code() == StatusCode::kIOError &&
                   resp.status().message().find("certificate") == std::string::npos) ||
@@ -175,7 +177,8 @@ Result<std::string> RepoClient::GetBlob(const std::string& digest, uint64_t max_
     out.append(reinterpret_cast<const char*>(d.data()), d.size());
     return Status::OK();
   };
-  ASSIGN_OR_RETURN(http::Response resp, SendRetried(req));
+  // A retried transfer starts over: bytes of a broken attempt must not stay in front.
+  ASSIGN_OR_RETURN(http::Response resp, SendRetried(req, [&] { out.clear(); }));
   if (IsRedirect(resp.status) && resp.Find("Location")) {
     ASSIGN_OR_RETURN(req.url, ResolveLocation(resp.effective_url, *resp.Find("Location")));
     out.clear();
@@ -242,7 +245,7 @@ Result<std::vector<std::string>> RepoClient::ListTags() {
     body.append(reinterpret_cast<const char*>(d.data()), d.size());
     return Status::OK();
   };
-  ASSIGN_OR_RETURN(http::Response resp, SendRetried(req));
+  ASSIGN_OR_RETURN(http::Response resp, SendRetried(req, [&] { body.clear(); }));
   if (resp.status == 404) return std::vector<std::string>{};
   if (!Is2xx(resp.status)) return StatusError(resp, "list tags");
   Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);

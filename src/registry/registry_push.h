@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,8 +87,10 @@ class RepoClient {
   explicit RepoClient(RepoClientOptions options);
   // One request with auth negotiation; `path` below RepoUrl() or an absolute URL.
   Result<http::Response> Send(http::Request req);
-  // Send() with retries for idempotent requests.
-  Result<http::Response> SendRetried(const http::Request& req);
+  // Send() with retries for idempotent requests. `restart`, when given, runs before every
+  // attempt, so that a body_sink collecting the answer starts empty each time.
+  Result<http::Response> SendRetried(const http::Request& req,
+                                     const std::function<void()>& restart = {});
   Status StatusError(const http::Response& resp, const std::string& what) const;
   Status Answer(const http::Response& challenge);  // sets auth_ from a 401's challenge
   std::string Auth();

@@ -52,12 +52,14 @@ BlobCache::~BlobCache() = default;
 BlobCacheFile* BlobCache::GetFile(uint32_t blob_index) {
   if (blob_index >= slots_.size()) return nullptr;
   Slot& slot = *slots_[blob_index];
+  if (BlobCacheFile* open = slot.published.load(std::memory_order_acquire)) return open;
   std::lock_guard<std::mutex> lock(slot.mu);
   if (slot.file == nullptr && !slot.unusable) {
     const meta::BlobInfo& blob = image_.blobs[blob_index];
     auto file = BlobCacheFile::Open(opts_.work_dir, blob, opts_.raw);
     if (file.ok()) {
       slot.file = std::move(file).value();
+      slot.published.store(slot.file.get(), std::memory_order_release);
     } else {
       LOG_WARN("blob cache: blob {} is read without the cache: {}", blob.blob_id,
                file.status().ToString());
@@ -244,6 +246,7 @@ bool BlobCache::IsReady(const meta::ChunkInfo& chunk) {
 bool BlobCache::ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
                                std::span<uint8_t> out) {
   if (opts_.raw || source_->validate_digest()) return false;
+  if (!source_->CheckDescriptor(chunk).ok()) return false;  // ReadChunk reports it
   if (offset_in_chunk > chunk.uncompressed_size ||
       out.size() > chunk.uncompressed_size - offset_in_chunk) {
     return false;

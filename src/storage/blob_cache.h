@@ -107,6 +107,8 @@ class BlobCache {
     std::mutex mu;
     std::unique_ptr<BlobCacheFile> file;  // guarded by mu; never reset once set
     bool unusable = false;                // guarded by mu; open failed once: bypass
+    // file.get() once it is open: read without the lock on every chunk read.
+    std::atomic<BlobCacheFile*> published{nullptr};
   };
 
   // The open cache file of the blob, or nullptr when the blob bypasses the cache.

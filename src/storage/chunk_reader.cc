@@ -168,7 +168,7 @@ Result<size_t> ChunkReader::ReadFile(const std::vector<meta::ChunkInfo>& chunks,
   ASSIGN_OR_RETURN(std::vector<Segment> plan, PlanRead(chunks, offset, end));
   for (const Segment& seg : plan) {
     std::span<uint8_t> dst = out.subspan(seg.out_offset, seg.length);
-    if (impl_->blob_cache && impl_->source.CheckDescriptor(*seg.chunk).ok() &&
+    if (impl_->blob_cache &&
         impl_->blob_cache->ReadReadyRange(*seg.chunk, seg.offset_in_chunk, dst)) {
       continue;
     }
