@@ -133,7 +133,8 @@ Status AsReadError(const Status& st) {
 
 }  // namespace
 
-Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const {
+Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out,
+                            ReadPieces* pieces) const {
   ASSIGN_OR_RETURN(meta::InodeAttrs in, FindInode(ino));
   if (!in.IsReg()) return Status::InvalidArgument(InoName(ino) + " is not a regular file");
   if (offset > UINT64_MAX - out.size()) {
@@ -147,7 +148,7 @@ Result<size_t> RafsFs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> ou
   std::vector<meta::ChunkInfo> chunks;
   Status st = view_->Chunks(Swap(ino), offset, len, &chunks);
   if (!st.ok()) return st.WithContext(InoName(ino));
-  Result<size_t> n = reader_->ReadFile(chunks, in.size, offset, out.first(len));
+  Result<size_t> n = reader_->ReadFile(chunks, in.size, offset, out.first(len), pieces);
   if (!n.ok()) return AsReadError(n.status()).WithContext(InoName(ino));
   return n;
 }

@@ -52,6 +52,7 @@
 #include <string>
 #include <vector>
 
+#include "base/read_pieces.h"
 #include "base/result.h"
 #include "fs/fs_types.h"
 #include "meta/image.h"
@@ -131,7 +132,10 @@ class RafsFs {
   // reader, blob cache, backend: a blob gone, credentials rejected, a range refused) is an
   // I/O error of this file, IOError (EIO at the FUSE edge), whatever its code there, with its
   // message kept; Corruption, IOError, Unavailable and Internal pass through as they are.
-  Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const;
+  // With `pieces`, the bytes are described there (see storage::ChunkReader::ReadFile): parts
+  // ready in the blob cache point into its mapped files, the rest into `out`.
+  Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out,
+                      ReadPieces* pieces = nullptr) const;
 
   // The value of xattr `name` of `ino`, or nullopt when the inode has no such xattr.
   // NotSupported when xattrs are disabled (see the header comment).

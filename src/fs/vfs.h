@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "base/read_pieces.h"
 #include "base/result.h"
 #include "fs/access_pattern.h"
 #include "fs/fs_stats.h"
@@ -99,7 +100,8 @@ class Vfs {
   Status ReadDir(uint64_t ino, uint64_t offset, const RafsFs::DirFn& fn, bool plus) const;
   Result<std::string> ReadLink(uint64_t ino) const;
   Status Open(uint64_t ino, int flags, bool dir) const;
-  Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const;
+  Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out,
+                      ReadPieces* pieces = nullptr) const;
   Result<std::optional<std::string>> GetXattr(uint64_t ino, const std::string& name) const;
   Result<std::vector<std::string>> ListXattr(uint64_t ino) const;
   StatFs GetStatFs(uint64_t ino) const;
@@ -125,8 +127,8 @@ class Vfs {
   Status ValidatePath(const std::string& path) const;
 
   VfsOptions options_;
-  std::shared_ptr<Mounted> root_;          // root mode; immutable
-  mutable std::shared_mutex mu_;           // pseudo mode: guards everything below
+  std::shared_ptr<Mounted> root_;                        // root mode; immutable
+  mutable std::shared_mutex mu_;                         // pseudo mode: guards everything below
   std::map<uint64_t, std::unique_ptr<PseudoDir>> dirs_;  // by pseudo ino
   std::vector<std::shared_ptr<Mounted>> slots_;          // index = slot; [0] unused
   uint32_t next_slot_ = 1;

@@ -181,12 +181,13 @@ Status Vfs::Open(uint64_t ino, int flags, bool dir) const {
                  [&] { return t.mount->fs->Open(t.inner, flags); });
 }
 
-Result<size_t> Vfs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out) const {
+Result<size_t> Vfs::Read(uint64_t ino, uint64_t offset, std::span<uint8_t> out,
+                         ReadPieces* pieces) const {
   std::shared_lock<std::shared_mutex> lock;
   ASSIGN_OR_RETURN(Target t, Resolve(ino, &lock));
   if (t.dir != nullptr) return IsDirError(ino);
   const uint64_t t0 = NowMicros();
-  Result<size_t> n = t.mount->fs->Read(t.inner, offset, out);
+  Result<size_t> n = t.mount->fs->Read(t.inner, offset, out, pieces);
   const uint64_t us = NowMicros() - t0;
   // After the read, with the bytes it returned: a read past EOF touches no block (and cannot
   // grow the block map beyond the file).
@@ -208,8 +209,7 @@ Result<std::vector<std::string>> Vfs::ListXattr(uint64_t ino) const {
   std::shared_lock<std::shared_mutex> lock;
   ASSIGN_OR_RETURN(Target t, Resolve(ino, &lock));
   if (t.dir != nullptr) return std::vector<std::string>();
-  return Counted(t.mount->stats, Fop::kListxattr,
-                 [&] { return t.mount->fs->ListXattr(t.inner); });
+  return Counted(t.mount->stats, Fop::kListxattr, [&] { return t.mount->fs->ListXattr(t.inner); });
 }
 
 StatFs Vfs::GetStatFs(uint64_t ino) const {

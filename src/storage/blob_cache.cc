@@ -243,21 +243,42 @@ bool BlobCache::IsReady(const meta::ChunkInfo& chunk) {
   return file != nullptr && file->IsReady(chunk.index);
 }
 
-bool BlobCache::ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
-                               std::span<uint8_t> out) {
-  if (opts_.raw || source_->validate_digest()) return false;
-  if (!source_->CheckDescriptor(chunk).ok()) return false;  // ReadChunk reports it
+BlobCacheFile* BlobCache::LocateReady(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
+                                      uint64_t size, uint64_t* file_offset) {
+  if (opts_.raw || source_->validate_digest()) return nullptr;
+  if (!source_->CheckDescriptor(chunk).ok()) return nullptr;  // ReadChunk reports it
   if (offset_in_chunk > chunk.uncompressed_size ||
-      out.size() > chunk.uncompressed_size - offset_in_chunk) {
-    return false;
+      size > chunk.uncompressed_size - offset_in_chunk) {
+    return nullptr;
   }
   BlobCacheFile* file = GetFile(chunk.blob_index);
   if (file == nullptr || chunk.index >= file->chunk_count() || !file->IsReady(chunk.index)) {
-    return false;
+    return nullptr;
   }
   Result<Member> m = Prepare(*file, chunk);
-  if (!m.ok()) return false;
-  if (!file->Read(m->range.offset + offset_in_chunk, out).ok()) return false;
+  if (!m.ok()) return nullptr;
+  *file_offset = m->range.offset + offset_in_chunk;
+  return file;
+}
+
+bool BlobCache::ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
+                               std::span<uint8_t> out) {
+  uint64_t at = 0;
+  BlobCacheFile* file = LocateReady(chunk, offset_in_chunk, out.size(), &at);
+  if (file == nullptr || !file->Read(at, out).ok()) return false;
+  Add(range_hits_);
+  return true;
+}
+
+bool BlobCache::ViewReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
+                               uint64_t size, ReadPieces* out) {
+  uint64_t at = 0;
+  BlobCacheFile* file = LocateReady(chunk, offset_in_chunk, size, &at);
+  if (file == nullptr) return false;
+  const uint8_t* p = file->View(at, size);
+  if (p == nullptr) return false;
+  out->Keep(file->mapping());
+  out->Add(p, static_cast<size_t>(size));
   Add(range_hits_);
   return true;
 }

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/read_pieces.h"
 #include "base/result.h"
 #include "meta/image.h"
 #include "storage/blob_cache_file.h"
@@ -79,6 +80,11 @@ class BlobCache {
   // or a short read): the caller then goes through ReadChunk, which fetches or repairs.
   bool ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
                       std::span<uint8_t> out);
+  // The same fast path without the copy: appends bytes [offset_in_chunk, +size) of `chunk`
+  // to `out` as a piece of the cache file's mapping (kept alive by `out`). False, with
+  // nothing appended, where ReadReadyRange would fail or the file is not mapped.
+  bool ViewReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk, uint64_t size,
+                      ReadPieces* out);
 
   struct Stats {
     uint64_t disk_hits = 0;       // chunks served from the cache file
@@ -115,6 +121,10 @@ class BlobCache {
   BlobCacheFile* GetFile(uint32_t blob_index);
   // Locates `chunk` and its cache range (for a chunk of `file`).
   Result<Member> Prepare(const BlobCacheFile& file, const meta::ChunkInfo& chunk);
+  // The file holding bytes [offset_in_chunk, +size) of `chunk` ready to be read as they are
+  // (uncompressed layout, no digest check due), with their offset in it; nullptr otherwise.
+  BlobCacheFile* LocateReady(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk, uint64_t size,
+                             uint64_t* file_offset);
   Result<Bytes> ReadCached(const BlobCacheFile& file, const Member& m);
   // Adds to `run` (whose members are claimed) the leading `candidates` that can join it.
   void ExtendRun(BlobCacheFile& file, std::vector<Member>& run,

@@ -3,10 +3,12 @@
 #include "storage/blob_cache_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "base/bytes.h"
 #include "base/logging.h"
@@ -28,6 +30,21 @@ Status PwriteFull(int fd, const uint8_t* p, size_t len, uint64_t off, const std:
     off += static_cast<uint64_t>(n);
   }
   return Status::OK();
+}
+
+// Maps `size` bytes of `fd` read-only and shared (writes through the fd are seen at once),
+// or returns null (a mapping is an optimisation: reads fall back to pread).
+std::shared_ptr<const void> MapReadOnly(int fd, uint64_t size, const std::string& path) {
+  if (size == 0 || size > SIZE_MAX) return nullptr;
+  void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    LOG_WARN("cache file {}: mmap of {} bytes failed ({}); reading with pread", path, size,
+             std::strerror(errno));
+    return nullptr;
+  }
+  const size_t len = static_cast<size_t>(size);
+  return std::shared_ptr<const void>(p,
+                                     [len](const void* q) { ::munmap(const_cast<void*>(q), len); });
 }
 
 }  // namespace
@@ -63,8 +80,10 @@ Result<std::unique_ptr<BlobCacheFile>> BlobCacheFile::Open(const std::string& wo
       ::ftruncate(fd.get(), static_cast<off_t>(expected)) != 0) {
     return Status::FromErrno(errno, "resize cache file " + data_path);
   }
-  return std::unique_ptr<BlobCacheFile>(
-      new BlobCacheFile(std::move(data_path), std::move(fd), std::move(map), raw, expected));
+  std::shared_ptr<const void> mapping;
+  if (!raw && expected != 0) mapping = MapReadOnly(fd.get(), expected, data_path);
+  return std::unique_ptr<BlobCacheFile>(new BlobCacheFile(
+      std::move(data_path), std::move(fd), std::move(map), raw, expected, std::move(mapping)));
 }
 
 Result<BlobCacheFile::Range> BlobCacheFile::RangeOf(const ChunkLocation& loc,
@@ -82,6 +101,24 @@ Result<BlobCacheFile::Range> BlobCacheFile::RangeOf(const ChunkLocation& loc,
 
 Status BlobCacheFile::Read(uint64_t offset, std::span<uint8_t> buf) const {
   return PreadFull(fd_.get(), buf.data(), buf.size(), offset, data_path_);
+}
+
+const uint8_t* BlobCacheFile::View(uint64_t offset, uint64_t size) {
+  if (mapping_ == nullptr || !RangeInside(offset, size, expected_size_)) return nullptr;
+  // A file cut short by someone else: the pages past its end cannot be read through the
+  // mapping (the reply would fail); the pread path notices the short read and repairs.
+  struct stat st;
+  if (::fstat(fd_.get(), &st) != 0 || static_cast<uint64_t>(st.st_size) < offset + size) {
+    return nullptr;
+  }
+  auto* base = static_cast<uint8_t*>(const_cast<void*>(mapping_.get()));
+  if (viewed_.fetch_add(size, std::memory_order_relaxed) + size >= kUnmapEvery) {
+    viewed_.store(0, std::memory_order_relaxed);
+    // Pages another thread's reply is being copied from are held by that copy; the rest is
+    // faulted in again from the page cache when next read. Failure only costs memory.
+    ::madvise(base, static_cast<size_t>(expected_size_), MADV_DONTNEED);
+  }
+  return base + offset;
 }
 
 Status BlobCacheFile::Fill(uint32_t index, uint64_t offset, ByteSpan data) {

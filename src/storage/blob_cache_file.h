@@ -14,6 +14,9 @@
 // differs from the expected size (truncated, or from an older nydusd). The file is then set
 // to its expected size (sparse).
 //
+// In the uncompressed layout the data file is also mapped read-only (View), so that a reply
+// can be written straight from the page cache without a copy into a user buffer.
+//
 // Claims implement "one fill per chunk at a time" inside this process: TryClaim never blocks;
 // a claim holder fetches and fills the chunk and then Releases it; others either skip the
 // chunk (prefetch) or WaitWhileClaimed and look again (on-demand reads).
@@ -21,6 +24,7 @@
 // Thread-safety: every method may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -65,6 +69,20 @@ class BlobCacheFile {
 
   // Reads exactly buf.size() bytes at `offset` (a short file is IOError).
   Status Read(uint64_t offset, std::span<uint8_t> buf) const;
+  // The mapped bytes [offset, offset + size) of the data file, or nullptr when the file is
+  // not mapped (raw layout, unknown size, mmap failed) or the range lies outside it or past
+  // the file's current end (cut short by someone else: see Read for the repair). The
+  // pointer stays valid while `mapping()` is held; only the kernel may read through it (see
+  // base/read_pieces.h): a file truncated behind the mapping must not raise SIGBUS here.
+  //
+  // The pages the kernel reads through the mapping stay mapped in this process and would
+  // count as its resident memory (up to the whole file) although they are page cache; so
+  // every kUnmapEvery bytes handed out, the whole mapping's page table entries are dropped
+  // (MADV_DONTNEED; the data stays in the page cache, a later read maps it again).
+  const uint8_t* View(uint64_t offset, uint64_t size);
+  static constexpr uint64_t kUnmapEvery = 8ull << 20;
+  const std::shared_ptr<const void>& mapping() const { return mapping_; }
+
   // Writes `data` at `offset`, then marks chunk `index` ready.
   Status Fill(uint32_t index, uint64_t offset, ByteSpan data);
 
@@ -78,18 +96,23 @@ class BlobCacheFile {
 
  private:
   BlobCacheFile(std::string data_path, UniqueFd fd, std::unique_ptr<ChunkMap> map, bool raw,
-                uint64_t expected_size)
+                uint64_t expected_size, std::shared_ptr<const void> mapping)
       : data_path_(std::move(data_path)),
         fd_(std::move(fd)),
         map_(std::move(map)),
         raw_(raw),
-        expected_size_(expected_size) {}
+        expected_size_(expected_size),
+        mapping_(std::move(mapping)) {}
 
   const std::string data_path_;
   const UniqueFd fd_;
   const std::unique_ptr<ChunkMap> map_;
   const bool raw_;
   const uint64_t expected_size_;  // 0: unknown, the file grows as chunks are written
+  // A read-only shared mapping of the whole data file (expected_size_ bytes), or null; its
+  // deleter unmaps it.
+  const std::shared_ptr<const void> mapping_;
+  std::atomic<uint64_t> viewed_{0};  // bytes handed out by View since the last unmap
 
   std::mutex mu_;
   std::condition_variable released_;      // notified on every Release

@@ -1,6 +1,7 @@
 // ReadReadyRange, the blob cache's fast path for ready chunks: file ranges copied straight
 // from the uncompressed cache file, only when there is nothing to decode or verify, and a
-// clean fallback to the chunk path (fetch, repair) whenever it cannot serve a range.
+// clean fallback to the chunk path (fetch, repair) whenever it cannot serve a range. Its
+// zero-copy form (ViewReadyRange, ReadFile with ReadPieces) must give the same bytes.
 
 #include <unistd.h>
 
@@ -33,6 +34,13 @@ ChunkReaderOptions Opts(const std::string& dir, bool raw, bool validate, uint64_
 void Fill(const HandImage& h, BlobBackend* backend, const std::string& dir, bool raw) {
   ChunkReader reader(h.image, backend, Opts(dir, raw, false));
   ASSERT_OK(reader.Warm(h.file(0).chunks, 1 << 20));
+}
+
+// The bytes `pieces` describe, in order.
+Bytes Gather(const ReadPieces& pieces) {
+  Bytes out;
+  for (const ReadPieces::Piece& p : pieces.pieces()) out.insert(out.end(), p.data, p.data + p.size);
+  return out;
 }
 
 Bytes Slice(const Bytes& b, size_t off, size_t len) {
@@ -141,6 +149,102 @@ TEST(BlobCacheRangeTest, ShortCacheFileFallsBackAndRepairs) {
   EXPECT_EQ(out, h->contents[0]);
   EXPECT_EQ(mem.reads(), reads_after);
   EXPECT_EQ(reader.stats().blobcache_range_hits, 6u);
+}
+
+// The zero-copy form: ready ranges point into the cache file's mapping (one piece for a
+// range over contiguous chunks), chunks fetched on the way into the decoded chunk, and the
+// bytes are those of the file; the mapping outlives the reader while the pieces hold it.
+TEST(BlobCacheRangeTest, PiecesReferenceTheMappedCacheFile) {
+  auto h = OneFile(6);
+  MemBackend mem;
+  mem.Put(kBlob, h->blob);
+  ::nydus::testing::TempDir dir;
+  const meta::Inode& ino = h->file(0);
+  ChunkReaderOptions o = Opts(dir.path(), false, false);
+  o.merge_size = 1;
+  ReadPieces pieces;
+  {
+    ChunkReader reader(h->image, &mem, o);
+    ASSERT_OK(reader.Warm({ino.chunks[0], ino.chunks[1], ino.chunks[2], ino.chunks[4]}, 1 << 20));
+    Bytes scratch(ino.size);
+    ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadFile(ino.chunks, ino.size, 100, scratch, &pieces));
+    ASSERT_EQ(n, ino.size - 100);
+    EXPECT_EQ(pieces.total(), n);
+    // chunks 0-2 (mapped, contiguous), 3 (fetched), 4 (mapped), 5 (fetched)
+    EXPECT_EQ(pieces.pieces().size(), 4u);
+    EXPECT_EQ(reader.stats().blobcache_range_hits, 4u);
+    for (const ReadPieces::Piece& p : pieces.pieces()) {
+      EXPECT_FALSE(p.data >= scratch.data() && p.data < scratch.data() + scratch.size());
+    }
+  }
+  EXPECT_EQ(Gather(pieces), Slice(h->contents[0], 100, ino.size - 100));
+  pieces.Clear();
+}
+
+// With validation or the raw layout nothing is mapped; the pieces still carry the bytes.
+TEST(BlobCacheRangeTest, PiecesWithValidationOrRawLayout) {
+  for (auto [raw, validate] : {std::pair{false, true}, std::pair{true, false}}) {
+    SCOPED_TRACE(::testing::Message() << "raw=" << raw << " validate=" << validate);
+    auto h = OneFile(3);
+    MemBackend mem;
+    mem.Put(kBlob, h->blob);
+    ::nydus::testing::TempDir dir;
+    Fill(*h, &mem, dir.path(), raw);
+    ChunkReader reader(h->image, &mem, Opts(dir.path(), raw, validate));
+    Bytes scratch(h->file(0).size);
+    ReadPieces pieces;
+    ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, scratch, &pieces).status());
+    EXPECT_EQ(Gather(pieces), h->contents[0]);
+    EXPECT_EQ(reader.stats().blobcache_range_hits, 0u);
+  }
+}
+
+// A cache file cut short under a running reader: the pieces of the missing part are not
+// mapped (they would fail to read) but refetched and the file repaired, as for pread.
+TEST(BlobCacheRangeTest, PiecesOfAShortCacheFileAreRefetched) {
+  auto h = OneFile(4);
+  MemBackend mem;
+  mem.Put(kBlob, h->blob);
+  ::nydus::testing::TempDir dir;
+  Fill(*h, &mem, dir.path(), false);
+  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false));
+  const meta::Inode& ino = h->file(0);
+  Bytes scratch(ino.size);
+  ReadPieces pieces;
+  ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, std::span<uint8_t>(scratch).first(1), &pieces)
+                .status());
+  pieces.Clear();
+  ASSERT_EQ(::truncate(dir.Join(kBlob).c_str(), kChunk + 10), 0);
+  const uint64_t reads_before = mem.reads();
+  ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, scratch, &pieces).status());
+  EXPECT_EQ(Gather(pieces), h->contents[0]);
+  EXPECT_GT(mem.reads(), reads_before);
+  EXPECT_EQ(reader.stats().blobcache_disk_bad, 3u);
+  pieces.Clear();
+  const uint64_t reads_after = mem.reads();  // repaired: all mapped again, no request
+  ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, scratch, &pieces).status());
+  EXPECT_EQ(Gather(pieces), h->contents[0]);
+  EXPECT_EQ(mem.reads(), reads_after);
+  EXPECT_EQ(pieces.pieces().size(), 1u);
+}
+
+// Past kUnmapEvery bytes the mapping's page table entries are dropped; what it shows
+// afterwards is still the file.
+TEST(BlobCacheRangeTest, UnmappingKeepsTheBytes) {
+  auto h = OneFile(4);
+  MemBackend mem;
+  mem.Put(kBlob, h->blob);
+  ::nydus::testing::TempDir dir;
+  Fill(*h, &mem, dir.path(), false);
+  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false));
+  const meta::Inode& ino = h->file(0);
+  Bytes scratch(ino.size);
+  const uint64_t rounds = BlobCacheFile::kUnmapEvery / ino.size + 2;
+  for (uint64_t i = 0; i < rounds; ++i) {
+    ReadPieces pieces;
+    ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, scratch, &pieces).status());
+    ASSERT_EQ(Gather(pieces), h->contents[0]) << "round " << i;
+  }
 }
 
 }  // namespace

@@ -162,18 +162,30 @@ Result<std::shared_ptr<const Bytes>> ChunkReader::ReadChunk(const meta::ChunkInf
 }
 
 Result<size_t> ChunkReader::ReadFile(const std::vector<meta::ChunkInfo>& chunks, uint64_t file_size,
-                                     uint64_t offset, std::span<uint8_t> out) {
+                                     uint64_t offset, std::span<uint8_t> out, ReadPieces* pieces) {
   if (offset >= file_size || out.empty()) return size_t{0};
   uint64_t end = offset + std::min<uint64_t>(out.size(), file_size - offset);
   ASSIGN_OR_RETURN(std::vector<Segment> plan, PlanRead(chunks, offset, end));
   for (const Segment& seg : plan) {
     std::span<uint8_t> dst = out.subspan(seg.out_offset, seg.length);
-    if (impl_->blob_cache &&
-        impl_->blob_cache->ReadReadyRange(*seg.chunk, seg.offset_in_chunk, dst)) {
-      continue;
+    BlobCache* cache = impl_->blob_cache.get();
+    if (cache != nullptr) {
+      if (pieces != nullptr &&
+          cache->ViewReadyRange(*seg.chunk, seg.offset_in_chunk, seg.length, pieces)) {
+        continue;
+      }
+      if (cache->ReadReadyRange(*seg.chunk, seg.offset_in_chunk, dst)) {
+        if (pieces != nullptr) pieces->Add(dst.data(), dst.size());
+        continue;
+      }
     }
     std::span<const meta::ChunkInfo> followers(seg.chunk + 1, chunks.data() + chunks.size());
     ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> data, impl_->Read(*seg.chunk, followers));
+    if (pieces != nullptr) {  // the chunk's bytes are immutable once decoded: no copy
+      pieces->Keep(data);
+      pieces->Add(data->data() + seg.offset_in_chunk, seg.length);
+      continue;
+    }
     std::memcpy(dst.data(), data->data() + seg.offset_in_chunk, seg.length);
   }
   return static_cast<size_t>(end - offset);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "base/read_pieces.h"
 #include "base/result.h"
 #include "meta/image.h"
 #include "storage/blob_backend.h"
@@ -60,8 +61,12 @@ class ChunkReader {
   // be partly written.
   // With a blob cache, a missing chunk is fetched together with the following chunks of
   // `chunks` (also past the requested range) up to merge_size.
+  // With `pieces`, the result is described there instead, in order, without copies where
+  // possible: ranges ready in the blob cache's mapped file and ranges of decoded chunks are
+  // referenced where they are (and kept alive by `pieces`); the rest is read into `out` at
+  // its place and referenced there.
   Result<size_t> ReadFile(const std::vector<meta::ChunkInfo>& chunks, uint64_t file_size,
-                          uint64_t offset, std::span<uint8_t> out);
+                          uint64_t offset, std::span<uint8_t> out, ReadPieces* pieces = nullptr);
 
   // Prefetch entry point: fills the blob cache for `chunks` with backend requests of up to
   // `merge_size` bytes (prefetch batch_size / merging_size) over runs of missing chunks

@@ -1,0 +1,45 @@
+#include "base/read_pieces.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+namespace nydus {
+namespace {
+
+TEST(ReadPiecesTest, ContiguousPiecesMergeOthersStaySeparate) {
+  uint8_t a[16] = {};
+  uint8_t b[8] = {};
+  ReadPieces p;
+  p.Add(a, 4);
+  p.Add(a + 4, 4);  // continues the first: merged
+  p.Add(b, 8);
+  p.Add(a + 12, 0);  // empty: ignored
+  p.Add(a + 12, 4);  // a gap after a+8: a new piece
+  ASSERT_EQ(p.pieces().size(), 3u);
+  EXPECT_EQ(p.pieces()[0].data, a);
+  EXPECT_EQ(p.pieces()[0].size, 8u);
+  EXPECT_EQ(p.pieces()[1].data, b);
+  EXPECT_EQ(p.pieces()[2].data, a + 12);
+  EXPECT_EQ(p.total(), 20u);
+}
+
+TEST(ReadPiecesTest, KeepHoldsOwnersUntilClear) {
+  auto owner = std::make_shared<std::vector<uint8_t>>(64);
+  std::weak_ptr<std::vector<uint8_t>> weak = owner;
+  ReadPieces p;
+  p.Keep(owner);
+  p.Keep(owner);  // the same owner again: held once
+  p.Add(owner->data(), owner->size());
+  owner.reset();
+  EXPECT_FALSE(weak.expired());
+  EXPECT_EQ(weak.use_count(), 1);
+  p.Clear();
+  EXPECT_TRUE(weak.expired());
+  EXPECT_TRUE(p.pieces().empty());
+  EXPECT_EQ(p.total(), 0u);
+}
+
+}  // namespace
+}  // namespace nydus
