@@ -96,6 +96,9 @@ class Vfs {
 
   // The RafsFs operations, on reported inode numbers (see RafsFs for each one's contract).
   Result<Attr> GetAttr(uint64_t ino) const;
+  // GetAttr for the entries of a READDIRPLUS reply: the same answer, not counted as a
+  // getattr in the mount's fop statistics (the kernel sent no GETATTR).
+  Result<Attr> EntryAttr(uint64_t ino) const;
   Result<Entry> Lookup(uint64_t parent, const std::string& name) const;
   Status ReadDir(uint64_t ino, uint64_t offset, const RafsFs::DirFn& fn, bool plus) const;
   Result<std::string> ReadLink(uint64_t ino) const;
@@ -114,6 +117,7 @@ class Vfs {
   bool Cacheable(uint64_t ino) const;
 
  private:
+  Result<Attr> AttrOf(uint64_t ino, bool count) const;
   struct Mounted;
   struct PseudoDir;
   struct Target;  // an inode resolved to (mount, inner ino) or a pseudo directory

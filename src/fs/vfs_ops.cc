@@ -99,12 +99,16 @@ void Vfs::CountFop(uint64_t ino, Fop op) const {
   if (t.ok() && t->mount != nullptr) t->mount->stats.Record(op, true, 0);
 }
 
-Result<Attr> Vfs::GetAttr(uint64_t ino) const {
+Result<Attr> Vfs::GetAttr(uint64_t ino) const { return AttrOf(ino, /*count=*/true); }
+
+Result<Attr> Vfs::EntryAttr(uint64_t ino) const { return AttrOf(ino, /*count=*/false); }
+
+Result<Attr> Vfs::AttrOf(uint64_t ino, bool count) const {
   std::shared_lock<std::shared_mutex> lock;
   ASSIGN_OR_RETURN(Target t, Resolve(ino, &lock));
   if (t.dir != nullptr) return PseudoAttr(*t.dir);
-  ASSIGN_OR_RETURN(Attr a, Counted(t.mount->stats, Fop::kGetattr,
-                                   [&] { return t.mount->fs->GetAttr(t.inner); }));
+  auto get = [&] { return t.mount->fs->GetAttr(t.inner); };
+  ASSIGN_OR_RETURN(Attr a, count ? Counted(t.mount->stats, Fop::kGetattr, get) : get());
   a.ino = Outer(*t.mount, a.ino);
   return a;
 }

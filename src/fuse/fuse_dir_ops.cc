@@ -25,7 +25,7 @@ class DirBuffer {
     size_t need;
     if (plus_) {
       const OpsContext& cx = Ctx(req_);
-      Result<fs::Attr> attr = cx.fs->GetAttr(e.ino);
+      Result<fs::Attr> attr = cx.fs->EntryAttr(e.ino);
       if (!attr.ok()) {
         error_ = attr.status();
         return false;
@@ -62,8 +62,7 @@ void DoReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus
   if (off < 0) return static_cast<void>(fuse_reply_err(req, EINVAL));
   DirBuffer buf(req, size, plus);
   Status st = Ctx(req).fs->ReadDir(
-      ino, static_cast<uint64_t>(off), [&buf](const fs::DirEntry& e) { return buf.Add(e); },
-      plus);
+      ino, static_cast<uint64_t>(off), [&buf](const fs::DirEntry& e) { return buf.Add(e); }, plus);
   buf.Reply(st);
 }
 

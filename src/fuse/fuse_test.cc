@@ -422,7 +422,6 @@ TEST(FuseSessionTest, RejectsBadOptions) {
             StatusCode::kNotFound);
 }
 
-
 // Pseudo mode: images mounted and unmounted at run time under one FUSE mount (the API's
 // POST/DELETE /api/v1/mount), each with its own inode slot, and the kernel's caches follow.
 TEST(FuseVfsTest, MountsImagesUnderPseudoDirectories) {
@@ -437,9 +436,8 @@ TEST(FuseVfsTest, MountsImagesUnderPseudoDirectories) {
   fs::Vfs vfs(fs::VfsOptions{});
   Mounted mount;
   mount.StartVfs(&vfs, FuseOptions{});
-  vfs.set_invalidate([&](uint64_t parent, const std::string& name) {
-    mount.session()->Invalidate(parent, name);
-  });
+  vfs.set_invalidate(
+      [&](uint64_t parent, const std::string& name) { mount.session()->Invalidate(parent, name); });
   struct stat st {};
   // Not there yet, and the absence must not be cached.
   EXPECT_NE(lstat(mount.Path("a/x/one").c_str(), &st), 0);
@@ -463,6 +461,34 @@ TEST(FuseVfsTest, MountsImagesUnderPseudoDirectories) {
   auto stats = vfs.StatsAt("/b");
   ASSERT_TRUE(stats.has_value());
   EXPECT_GT(stats->fop_hits[static_cast<size_t>(fs::Fop::kReadlink)], 0u);
+  mount.Stop();
+}
+
+// The fop statistics count the kernel's requests: the attributes packed into a READDIRPLUS
+// reply are not GETATTRs (the reference's fop_hits; `nydusctl metrics` showed one per entry).
+TEST(FuseVfsTest, ReaddirplusEntriesAreNotCountedAsGetattr) {
+  REQUIRE_FUSE();
+  fs::testing::ImageBuilder b(format::kRafsVersionV5, 1);
+  meta::Node* d = b.AddDir(b.root(), "d", 2);
+  constexpr int kFiles = 20;
+  for (int i = 0; i < kFiles; ++i) b.AddSymlink(d, "f" + std::to_string(i), 3 + i, "t");
+  auto rafs = fs::RafsFs::Create(b.Finish(), nullptr, {});
+  ASSERT_OK(rafs.status());
+  fs::Vfs vfs(fs::VfsOptions{});
+  ASSERT_OK(vfs.Mount("/m", std::shared_ptr<const fs::RafsFs>(std::move(*rafs))));
+  Mounted mount;
+  mount.StartVfs(&vfs, FuseOptions{});
+  DIR* dir = opendir(mount.Path("m/d").c_str());
+  ASSERT_NE(dir, nullptr) << strerror(errno);
+  int seen = 0;
+  while (dirent* e = readdir(dir)) seen += e->d_name[0] == 'f';
+  closedir(dir);
+  EXPECT_EQ(seen, kFiles);
+  auto stats = vfs.StatsAt("/m");
+  ASSERT_TRUE(stats.has_value());
+  const auto hits = [&](fs::Fop f) { return stats->fop_hits[static_cast<size_t>(f)]; };
+  ASSERT_GT(hits(fs::Fop::kReaddirplus), 0u) << "the kernel did not use READDIRPLUS";
+  EXPECT_LT(hits(fs::Fop::kGetattr), 3u);
   mount.Stop();
 }
 
