@@ -47,6 +47,7 @@
 #      REFRESH=1 (re-push, re-convert, re-record), NYDUSD_EXTRA_CONFIG (JSON object merged into
 #      the top level of the nydusd v1 config of timed runs, e.g. '{"amplify_io": 1048576}'),
 #      PREFETCH_THREADS (8), PREFETCH_MERGE (fs_prefetch.merging_size, 1 MiB), MIN_COVERAGE,
+#      CHUNK_SIZE (nydusify convert --chunk-size, e.g. 0x40000; give it its own BENCH_OUT),
 #      PYTHON (default /usr/bin/python3: the report and plot),
 #      NYDUSD_LOG_LEVEL (warn).
 set -euo pipefail
@@ -71,6 +72,8 @@ PREFETCH_MERGE=${PREFETCH_MERGE:-1048576}
 NYDUSD_LOG_LEVEL=${NYDUSD_LOG_LEVEL:-warn}
 NYDUSD_EXTRA_CONFIG=${NYDUSD_EXTRA_CONFIG:-}
 MIN_COVERAGE=${MIN_COVERAGE:-25}
+# nydusify convert --chunk-size (default: nydusify's, 1 MiB); use a BENCH_OUT per value
+CHUNK_ARGS=${CHUNK_SIZE:+--chunk-size $CHUNK_SIZE}
 # Debian's python3 (python3-matplotlib is installed for it), whatever else is first in PATH
 PY=${PYTHON:-/usr/bin/python3}
 [ -x "$PY" ] || PY=python3
@@ -179,7 +182,7 @@ for img in $IMAGES; do
   if [ ! -f "$OUT/stamps/$img.converted" ]; then
     say "nydusify convert $img:bookworm -> $img:nydus"
     (cd "$OUT" && "$NYDUSIFY" convert --source "$UP/$img:bookworm" --target "$UP/$img:nydus" \
-      --source-insecure --target-insecure --work-dir "$OUT/convert-$img" \
+      --source-insecure --target-insecure --work-dir "$OUT/convert-$img" $CHUNK_ARGS \
       >"$OUT/logs/convert-$img.log" 2>&1) || { tail -20 "$OUT/logs/convert-$img.log" >&2; die "convert failed"; }
     rm -rf "$OUT/convert-$img"
     touch "$OUT/stamps/$img.converted"
@@ -308,7 +311,7 @@ for img in $IMAGES; do
   cleanup_run "$R"; rm -rf "$R"
   say "nydusify convert --prefetch-patterns < $img.list -> $img:nydus-prefetch"
   (cd "$OUT" && "$NYDUSIFY" convert --source "$UP/$img:bookworm" --target "$UP/$img:nydus-prefetch" \
-    --source-insecure --target-insecure --work-dir "$OUT/convert-$img-pf" --prefetch-patterns \
+    --source-insecure --target-insecure --work-dir "$OUT/convert-$img-pf" $CHUNK_ARGS --prefetch-patterns \
     <"$OUT/patterns/$img.list" >"$OUT/logs/convert-$img-prefetch.log" 2>&1) ||
     { tail -20 "$OUT/logs/convert-$img-prefetch.log" >&2; die "convert --prefetch-patterns failed"; }
   rm -rf "$OUT/convert-$img-pf"
