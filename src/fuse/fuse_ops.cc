@@ -149,6 +149,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
       fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *n);
       return;
     }
+    if (pieces.pieces().empty()) return static_cast<void>(fuse_reply_buf(req, nullptr, 0));  // EOF
     iov.clear();
     for (const ReadPieces::Piece& p : pieces.pieces()) {
       iov.push_back(iovec{const_cast<uint8_t*>(p.data), p.size});
