@@ -36,6 +36,21 @@ void Fill(const HandImage& h, BlobBackend* backend, const std::string& dir, bool
   ASSERT_OK(reader.Warm(h.file(0).chunks, 1 << 20));
 }
 
+// An image of one file of `chunks` chunks in a MemBackend, and a cache dir, filled (every
+// chunk ready) unless `fill` is false.
+struct Cached {
+  explicit Cached(size_t chunks, bool fill = true, bool raw = false) : h(OneFile(chunks)) {
+    mem.Put(kBlob, h->blob);
+    if (fill) Fill(*h, &mem, dir.path(), raw);
+  }
+  const meta::Inode& ino() const { return h->file(0); }
+  const Bytes& want() const { return h->contents[0]; }
+
+  std::unique_ptr<HandImage> h;
+  MemBackend mem;
+  ::nydus::testing::TempDir dir;
+};
+
 // The bytes `pieces` describe, in order.
 Bytes Gather(const ReadPieces& pieces) {
   Bytes out;
@@ -51,35 +66,31 @@ Bytes Slice(const Bytes& b, size_t off, size_t len) {
 // Reads that straddle chunks, start mid-chunk and end at EOF come from the cache file, one
 // range hit per chunk piece, with no chunk read whole, no backend request and no LRU entry.
 TEST(BlobCacheRangeTest, CompleteCacheServesRangesDirectly) {
-  auto h = OneFile(6);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  ::nydus::testing::TempDir dir;
-  Fill(*h, &mem, dir.path(), /*raw=*/false);
-  const uint64_t reads_before = mem.reads();
+  Cached c(6);
+  const uint64_t reads_before = c.mem.reads();
 
-  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false, /*lru=*/64 << 20));
-  const meta::Inode& ino = h->file(0);
-  const Bytes& want = h->contents[0];
+  ChunkReader reader(c.h->image, &c.mem, Opts(c.dir.path(), false, false, /*lru=*/64 << 20));
+  const meta::Inode& ino = c.ino();
+  const Bytes& want = c.want();
   struct Case {
     uint64_t off, len, pieces;
   } cases[] = {{0, 10, 1}, {kChunk - 5, 10, 2}, {100, 3 * kChunk, 4}, {ino.size - 7, 100, 1}};
   uint64_t pieces = 0;
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.off);
-    Bytes out(c.len);
-    ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadFile(ino.chunks, ino.size, c.off, out));
-    const uint64_t expect = std::min<uint64_t>(c.len, ino.size - c.off);
+  for (const Case& tc : cases) {
+    SCOPED_TRACE(tc.off);
+    Bytes out(tc.len);
+    ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadFile(ino.chunks, ino.size, tc.off, out));
+    const uint64_t expect = std::min<uint64_t>(tc.len, ino.size - tc.off);
     ASSERT_EQ(n, expect);
-    EXPECT_EQ(Slice(out, 0, n), Slice(want, c.off, n));
-    pieces += c.pieces;
+    EXPECT_EQ(Slice(out, 0, n), Slice(want, tc.off, n));
+    pieces += tc.pieces;
   }
   ChunkReader::Stats s = reader.stats();
   EXPECT_EQ(s.blobcache_range_hits, pieces);
   EXPECT_EQ(s.blobcache_disk_hits, 0u);
   EXPECT_EQ(s.cache_misses, 0u);
   EXPECT_EQ(s.cache_bytes, 0u);
-  EXPECT_EQ(mem.reads(), reads_before);
+  EXPECT_EQ(c.mem.reads(), reads_before);
 }
 
 // Validation (every chunk must be checked whole) and the raw layout (chunks must be decoded)
@@ -87,67 +98,56 @@ TEST(BlobCacheRangeTest, CompleteCacheServesRangesDirectly) {
 TEST(BlobCacheRangeTest, ValidationAndRawLayoutUseTheChunkPath) {
   for (auto [raw, validate] : {std::pair{false, true}, std::pair{true, false}}) {
     SCOPED_TRACE(::testing::Message() << "raw=" << raw << " validate=" << validate);
-    auto h = OneFile(3);
-    MemBackend mem;
-    mem.Put(kBlob, h->blob);
-    ::nydus::testing::TempDir dir;
-    Fill(*h, &mem, dir.path(), raw);
-    const uint64_t reads_before = mem.reads();
-    ChunkReader reader(h->image, &mem, Opts(dir.path(), raw, validate));
-    Bytes out(h->file(0).size);
-    ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, out).status());
-    EXPECT_EQ(out, h->contents[0]);
+    Cached c(3, /*fill=*/true, raw);
+    const uint64_t reads_before = c.mem.reads();
+    ChunkReader reader(c.h->image, &c.mem, Opts(c.dir.path(), raw, validate));
+    Bytes out(c.ino().size);
+    ASSERT_OK(reader.ReadFile(c.ino().chunks, c.ino().size, 0, out).status());
+    EXPECT_EQ(out, c.want());
     EXPECT_EQ(reader.stats().blobcache_range_hits, 0u);
     EXPECT_EQ(reader.stats().blobcache_disk_hits, 3u);
-    EXPECT_EQ(mem.reads(), reads_before);
+    EXPECT_EQ(c.mem.reads(), reads_before);
   }
 }
 
 // Chunks that are not ready yet are fetched through the chunk path; ready ones are not.
 TEST(BlobCacheRangeTest, MissingChunksAreFetched) {
-  auto h = OneFile(4);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  ::nydus::testing::TempDir dir;
-  ChunkReaderOptions o = Opts(dir.path(), false, false);
+  Cached c(4, /*fill=*/false);
+  ChunkReaderOptions o = Opts(c.dir.path(), false, false);
   o.merge_size = 1;  // no merging: one request per missing chunk
-  ChunkReader reader(h->image, &mem, o);
-  const meta::Inode& ino = h->file(0);
+  ChunkReader reader(c.h->image, &c.mem, o);
+  const meta::Inode& ino = c.ino();
   ASSERT_OK(reader.Warm({ino.chunks[1], ino.chunks[3]}, 1 << 20));
-  const uint64_t reads_before = mem.reads();
+  const uint64_t reads_before = c.mem.reads();
   Bytes out(ino.size);
   ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, out).status());
-  EXPECT_EQ(out, h->contents[0]);
-  EXPECT_EQ(mem.reads() - reads_before, 2u);
+  EXPECT_EQ(out, c.want());
+  EXPECT_EQ(c.mem.reads() - reads_before, 2u);
   EXPECT_EQ(reader.stats().blobcache_range_hits, 2u);
-  for (const auto& c : ino.chunks) EXPECT_TRUE(reader.IsReady(c));
+  for (const auto& chunk : ino.chunks) EXPECT_TRUE(reader.IsReady(chunk));
 }
 
 // A cache file cut short under a running reader: the range read comes up short, the chunk
 // path refetches and rewrites; the caller never sees the hole.
 TEST(BlobCacheRangeTest, ShortCacheFileFallsBackAndRepairs) {
-  auto h = OneFile(4);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  ::nydus::testing::TempDir dir;
-  Fill(*h, &mem, dir.path(), false);
-  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false));
-  Bytes out(h->file(0).size);
+  Cached c(4);
+  ChunkReader reader(c.h->image, &c.mem, Opts(c.dir.path(), false, false));
+  Bytes out(c.ino().size);
   // The first read opens the cache file (a file already short at open is dropped whole).
-  ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, std::span<uint8_t>(out).first(1))
-                .status());
-  ASSERT_EQ(::truncate(dir.Join(kBlob).c_str(), kChunk + 10), 0);
-  const uint64_t reads_before = mem.reads();
-  ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, out).status());
-  EXPECT_EQ(out, h->contents[0]);
-  EXPECT_GT(mem.reads(), reads_before);
+  ASSERT_OK(
+      reader.ReadFile(c.ino().chunks, c.ino().size, 0, std::span<uint8_t>(out).first(1)).status());
+  ASSERT_EQ(::truncate(c.dir.Join(kBlob).c_str(), kChunk + 10), 0);
+  const uint64_t reads_before = c.mem.reads();
+  ASSERT_OK(reader.ReadFile(c.ino().chunks, c.ino().size, 0, out).status());
+  EXPECT_EQ(out, c.want());
+  EXPECT_GT(c.mem.reads(), reads_before);
   EXPECT_EQ(reader.stats().blobcache_range_hits, 2u);  // chunk 0 is still whole
   EXPECT_EQ(reader.stats().blobcache_disk_bad, 3u);
   // Repaired: every chunk is served from the file again.
-  const uint64_t reads_after = mem.reads();
-  ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, out).status());
-  EXPECT_EQ(out, h->contents[0]);
-  EXPECT_EQ(mem.reads(), reads_after);
+  const uint64_t reads_after = c.mem.reads();
+  ASSERT_OK(reader.ReadFile(c.ino().chunks, c.ino().size, 0, out).status());
+  EXPECT_EQ(out, c.want());
+  EXPECT_EQ(c.mem.reads(), reads_after);
   EXPECT_EQ(reader.stats().blobcache_range_hits, 6u);
 }
 
@@ -155,16 +155,13 @@ TEST(BlobCacheRangeTest, ShortCacheFileFallsBackAndRepairs) {
 // range over contiguous chunks), chunks fetched on the way into the decoded chunk, and the
 // bytes are those of the file; the mapping outlives the reader while the pieces hold it.
 TEST(BlobCacheRangeTest, PiecesReferenceTheMappedCacheFile) {
-  auto h = OneFile(6);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  ::nydus::testing::TempDir dir;
-  const meta::Inode& ino = h->file(0);
-  ChunkReaderOptions o = Opts(dir.path(), false, false);
+  Cached c(6, /*fill=*/false);
+  const meta::Inode& ino = c.ino();
+  ChunkReaderOptions o = Opts(c.dir.path(), false, false);
   o.merge_size = 1;
   ReadPieces pieces;
   {
-    ChunkReader reader(h->image, &mem, o);
+    ChunkReader reader(c.h->image, &c.mem, o);
     ASSERT_OK(reader.Warm({ino.chunks[0], ino.chunks[1], ino.chunks[2], ino.chunks[4]}, 1 << 20));
     Bytes scratch(ino.size);
     ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadFile(ino.chunks, ino.size, 100, scratch, &pieces));
@@ -177,7 +174,7 @@ TEST(BlobCacheRangeTest, PiecesReferenceTheMappedCacheFile) {
       EXPECT_FALSE(p.data >= scratch.data() && p.data < scratch.data() + scratch.size());
     }
   }
-  EXPECT_EQ(Gather(pieces), Slice(h->contents[0], 100, ino.size - 100));
+  EXPECT_EQ(Gather(pieces), Slice(c.want(), 100, ino.size - 100));
   pieces.Clear();
 }
 
@@ -185,16 +182,12 @@ TEST(BlobCacheRangeTest, PiecesReferenceTheMappedCacheFile) {
 TEST(BlobCacheRangeTest, PiecesWithValidationOrRawLayout) {
   for (auto [raw, validate] : {std::pair{false, true}, std::pair{true, false}}) {
     SCOPED_TRACE(::testing::Message() << "raw=" << raw << " validate=" << validate);
-    auto h = OneFile(3);
-    MemBackend mem;
-    mem.Put(kBlob, h->blob);
-    ::nydus::testing::TempDir dir;
-    Fill(*h, &mem, dir.path(), raw);
-    ChunkReader reader(h->image, &mem, Opts(dir.path(), raw, validate));
-    Bytes scratch(h->file(0).size);
+    Cached c(3, /*fill=*/true, raw);
+    ChunkReader reader(c.h->image, &c.mem, Opts(c.dir.path(), raw, validate));
+    Bytes scratch(c.ino().size);
     ReadPieces pieces;
-    ASSERT_OK(reader.ReadFile(h->file(0).chunks, h->file(0).size, 0, scratch, &pieces).status());
-    EXPECT_EQ(Gather(pieces), h->contents[0]);
+    ASSERT_OK(reader.ReadFile(c.ino().chunks, c.ino().size, 0, scratch, &pieces).status());
+    EXPECT_EQ(Gather(pieces), c.want());
     EXPECT_EQ(reader.stats().blobcache_range_hits, 0u);
   }
 }
@@ -202,48 +195,40 @@ TEST(BlobCacheRangeTest, PiecesWithValidationOrRawLayout) {
 // A cache file cut short under a running reader: the pieces of the missing part are not
 // mapped (they would fail to read) but refetched and the file repaired, as for pread.
 TEST(BlobCacheRangeTest, PiecesOfAShortCacheFileAreRefetched) {
-  auto h = OneFile(4);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  ::nydus::testing::TempDir dir;
-  Fill(*h, &mem, dir.path(), false);
-  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false));
-  const meta::Inode& ino = h->file(0);
+  Cached c(4);
+  ChunkReader reader(c.h->image, &c.mem, Opts(c.dir.path(), false, false));
+  const meta::Inode& ino = c.ino();
   Bytes scratch(ino.size);
   ReadPieces pieces;
   ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, std::span<uint8_t>(scratch).first(1), &pieces)
                 .status());
   pieces.Clear();
-  ASSERT_EQ(::truncate(dir.Join(kBlob).c_str(), kChunk + 10), 0);
-  const uint64_t reads_before = mem.reads();
+  ASSERT_EQ(::truncate(c.dir.Join(kBlob).c_str(), kChunk + 10), 0);
+  const uint64_t reads_before = c.mem.reads();
   ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, scratch, &pieces).status());
-  EXPECT_EQ(Gather(pieces), h->contents[0]);
-  EXPECT_GT(mem.reads(), reads_before);
+  EXPECT_EQ(Gather(pieces), c.want());
+  EXPECT_GT(c.mem.reads(), reads_before);
   EXPECT_EQ(reader.stats().blobcache_disk_bad, 3u);
   pieces.Clear();
-  const uint64_t reads_after = mem.reads();  // repaired: all mapped again, no request
+  const uint64_t reads_after = c.mem.reads();  // repaired: all mapped again, no request
   ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, scratch, &pieces).status());
-  EXPECT_EQ(Gather(pieces), h->contents[0]);
-  EXPECT_EQ(mem.reads(), reads_after);
+  EXPECT_EQ(Gather(pieces), c.want());
+  EXPECT_EQ(c.mem.reads(), reads_after);
   EXPECT_EQ(pieces.pieces().size(), 1u);
 }
 
 // Past kUnmapEvery bytes the mapping's page table entries are dropped; what it shows
 // afterwards is still the file.
 TEST(BlobCacheRangeTest, UnmappingKeepsTheBytes) {
-  auto h = OneFile(4);
-  MemBackend mem;
-  mem.Put(kBlob, h->blob);
-  ::nydus::testing::TempDir dir;
-  Fill(*h, &mem, dir.path(), false);
-  ChunkReader reader(h->image, &mem, Opts(dir.path(), false, false));
-  const meta::Inode& ino = h->file(0);
+  Cached c(4);
+  ChunkReader reader(c.h->image, &c.mem, Opts(c.dir.path(), false, false));
+  const meta::Inode& ino = c.ino();
   Bytes scratch(ino.size);
   const uint64_t rounds = BlobCacheFile::kUnmapEvery / ino.size + 2;
   for (uint64_t i = 0; i < rounds; ++i) {
     ReadPieces pieces;
     ASSERT_OK(reader.ReadFile(ino.chunks, ino.size, 0, scratch, &pieces).status());
-    ASSERT_EQ(Gather(pieces), h->contents[0]) << "round " << i;
+    ASSERT_EQ(Gather(pieces), c.want()) << "round " << i;
   }
 }
 
