@@ -1,11 +1,13 @@
 #include "daemon/daemon.h"
 
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <utility>
 
 #include "base/logging.h"
 #include "daemon/daemon_api.h"
+#include "daemon/kernel_mount.h"
 #include "daemon/mount_check.h"
 
 namespace nydus::daemon {
@@ -84,13 +86,21 @@ Status Daemon::Start() {
     vfs_ = std::make_unique<fs::Vfs>(instance->Fs(), vfs_opts);
   } else {
     vfs_ = std::make_unique<fs::Vfs>(vfs_opts);
-    if (instance != nullptr) RETURN_IF_ERROR(vfs_->Mount(options_.virtual_mountpoint, instance->Fs()));
+    if (instance != nullptr)
+      RETURN_IF_ERROR(vfs_->Mount(options_.virtual_mountpoint, instance->Fs()));
   }
   if (instance != nullptr) {
     std::lock_guard<std::mutex> lock(instances_mu_);
     instances_[options_.virtual_mountpoint] = instance;
   }
   if (!options_.apisock.empty()) RETURN_IF_ERROR(StartApi());
+  mountpoint_ = mountpoint;
+  if (instance != nullptr && options_.erofs_when_cached && TryKernelMount(*instance, mountpoint)) {
+    running_ = true;
+    LOG_INFO("mounted {} at {} with the kernel's EROFS (every chunk cached) in {:.3f}s",
+             options_.bootstrap, mountpoint, SecondsSince(t0));
+    return Status::OK();
+  }
 
   RETURN_IF_ERROR(CheckFuseDevice());
   fuse::FuseOptions fuse_opts;
@@ -102,7 +112,8 @@ Status Daemon::Start() {
     session_ = std::move(session);
     if (exit_requested_) session_->RequestExit();
     fuse::FuseSession* s = session_.get();
-    vfs_->set_invalidate([s](uint64_t parent, const std::string& name) { s->Invalidate(parent, name); });
+    vfs_->set_invalidate(
+        [s](uint64_t parent, const std::string& name) { s->Invalidate(parent, name); });
   }
   running_ = true;
   LOG_INFO("mounted {} at {} ({} FUSE thread(s)) in {:.3f}s",
@@ -111,7 +122,50 @@ Status Daemon::Start() {
   return Status::OK();
 }
 
+bool Daemon::TryKernelMount(RafsInstance& instance, const std::string& mountpoint) {
+  if (options_.virtual_mountpoint != "/") {
+    LOG_INFO("--erofs-when-cached: the image is mounted at {} inside the FUSE mount; FUSE it is",
+             options_.virtual_mountpoint);
+    return false;
+  }
+  Result<std::vector<std::string>> devices = instance.KernelDevices();
+  if (!devices.ok()) {
+    LOG_INFO("--erofs-when-cached: serving through FUSE: {}", devices.status().ToString());
+    return false;
+  }
+  Status st = MountErofsFileBacked(std::filesystem::absolute(options_.bootstrap).string(), *devices,
+                                   mountpoint);
+  if (!st.ok()) {
+    LOG_WARN("--erofs-when-cached: serving through FUSE: {}", st.ToString());
+    return false;
+  }
+  kernel_mounted_ = true;
+  return true;
+}
+
+Status Daemon::RunKernelMount() {
+  bool removed = false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!exit_requested_) {
+      exit_cv_.wait_for(lock, std::chrono::seconds(1));
+      if (!exit_requested_ && !IsMountedAs(mountpoint_, "erofs")) {
+        removed = true;
+        break;
+      }
+    }
+  }
+  running_ = false;
+  if (api_server_) api_server_->Stop();
+  if (!removed) RETURN_IF_ERROR(UnmountKernel(mountpoint_));
+  kernel_mounted_ = false;
+  LOG_INFO("{} unmounted; {}", mountpoint_,
+           removed ? "the mount was removed externally" : "exiting on request");
+  return Status::OK();
+}
+
 Status Daemon::Run() {
+  if (kernel_mounted_) return RunKernelMount();
   if (session_ == nullptr) return Status::Internal("Daemon::Run() before a successful Start()");
   Status st = session_->Run();
   running_ = false;
@@ -129,11 +183,17 @@ void Daemon::RequestExit() {
   exit_requested_ = true;
   std::lock_guard<std::mutex> lock(mu_);
   if (session_) session_->RequestExit();
+  exit_cv_.notify_all();
 }
 
 Status Daemon::MountImage(const std::string& path, const std::string& bootstrap,
                           const DaemonConfig& config, std::vector<std::string> prefetch_files) {
   if (vfs_ == nullptr) return Status::Unavailable("the daemon is not running yet");
+  if (kernel_mounted_) {
+    return Status::NotSupported(
+        "the --bootstrap image is mounted by the kernel's EROFS "
+        "(--erofs-when-cached): there is no FUSE mount to add images to");
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<RafsInstance> inst,
                    RafsInstance::Create(config, bootstrap, std::move(prefetch_files)));
   RETURN_IF_ERROR(vfs_->Mount(path, inst->Fs()));

@@ -21,11 +21,17 @@
 // an API socket another nydusd serves, or a configuration this daemon cannot serve
 // (NotSupported). Without --bootstrap, --apisock is required: the FUSE mount starts empty and
 // images are mounted with POST /api/v1/mount.
+// With --erofs-when-cached and a --bootstrap image whose every chunk is already in the blob
+// cache (RafsInstance::KernelDevices), Start() mounts it with the kernel's EROFS driver
+// instead (daemon/kernel_mount.h) and Run() waits for RequestExit() or an external umount;
+// the API still answers, but there is no FUSE mount to add images to. When any condition is
+// not met, or the kernel refuses the mount, the image is served through FUSE as usual.
 // Thread-safety: Start() and Run() on one thread; RequestExit() and the API from any thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,18 +84,27 @@ class Daemon {
   std::map<std::string, std::shared_ptr<RafsInstance>> Instances() const;
   const fs::Vfs* vfs() const { return vfs_.get(); }
   bool running() const { return running_.load(); }
+  // Whether the --bootstrap image is mounted by the kernel's EROFS (--erofs-when-cached).
+  bool kernel_mounted() const { return kernel_mounted_.load(); }
 
  private:
   Status StartApi();
+  // Mounts `instance` with the kernel's EROFS if --erofs-when-cached allows; false (and why,
+  // in the log) when it is to be served through FUSE.
+  bool TryKernelMount(RafsInstance& instance, const std::string& mountpoint);
+  Status RunKernelMount();
 
   DaemonOptions options_;
   std::unique_ptr<fs::Vfs> vfs_;
-  mutable std::mutex instances_mu_;  // guards instances_
+  mutable std::mutex instances_mu_;                                 // guards instances_
   std::map<std::string, std::shared_ptr<RafsInstance>> instances_;  // by virtual mountpoint
   std::mutex mu_;  // guards session_ against RequestExit() from the signal thread
   std::unique_ptr<fuse::FuseSession> session_;
   std::atomic<bool> exit_requested_{false};
   std::atomic<bool> running_{false};
+  std::atomic<bool> kernel_mounted_{false};
+  std::string mountpoint_;           // the checked --mountpoint, set by Start()
+  std::condition_variable exit_cv_;  // with mu_: RequestExit() wakes RunKernelMount()
   // Declared last: destroyed first, so no API request sees a half-destroyed daemon.
   std::unique_ptr<DaemonApi> api_;
   std::unique_ptr<ApiRouter> router_;

@@ -21,11 +21,14 @@ struct DaemonOptions {
   std::string localfs_dir;  // -D/--localfs-dir (exclusive with config_path)
   std::string mountpoint;   // -M/--mountpoint: an existing directory, not a mount point
   uint32_t fuse_threads = kDefaultFuseThreads;  // --fuse-threads / --thread-num, 1..1024
-  std::string apisock;             // -A/--apisock: HTTP API on this unix socket
-  std::string id;                  // --id (reported by GET /api/v1/daemon)
-  std::string supervisor;          // --supervisor (reported; no state is sent, as 2.2)
-  std::string prefetch_files;      // --prefetch-files: a file listing paths to prefetch
+  std::string apisock;                          // -A/--apisock: HTTP API on this unix socket
+  std::string id;                               // --id (reported by GET /api/v1/daemon)
+  std::string supervisor;                       // --supervisor (reported; no state is sent, as 2.2)
+  std::string prefetch_files;            // --prefetch-files: a file listing paths to prefetch
   std::string virtual_mountpoint = "/";  // -m: where the --bootstrap image appears
+  // --erofs-when-cached: a --bootstrap image whose chunks are all in the blob cache is mounted
+  // with the kernel's EROFS instead of FUSE (daemon/kernel_mount.h)
+  bool erofs_when_cached = false;
 };
 
 // The reference's validate_threads_configuration: a decimal in [1, 1024]. InvalidArgument

@@ -220,6 +220,15 @@ void RafsInstance::FillBlobcacheMetrics(BlobcacheMetrics* out) const {
   }
 }
 
+Result<std::vector<std::string>> RafsInstance::KernelDevices() {
+  const meta::Image& header = view_->header();
+  if (!header.IsV6()) return Status::NotSupported("RAFS v5 has no kernel driver");
+  if (config_.ChunkValidationEnabled()) {
+    return Status::NotSupported("chunk digests are validated, which the kernel would not do");
+  }
+  return reader_->CompleteCacheFiles();
+}
+
 Json RafsInstance::ConfigJson() const {
   Json j;
   const BackendConfig& b = *config_.backend;

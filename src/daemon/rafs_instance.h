@@ -62,6 +62,12 @@ class RafsInstance : public std::enable_shared_from_this<RafsInstance> {
 
   void FillBackendMetrics(BackendMetrics* out) const;
   void FillBlobcacheMetrics(BlobcacheMetrics* out) const;
+  // The blob cache data files to mount this image with the kernel's EROFS as its devices
+  // (daemon/kernel_mount.h), in blob table order: for RAFS v6, chunk digests not validated
+  // (the kernel does not check them) and every chunk of every blob in the cache,
+  // uncompressed. Otherwise why not (NotSupported, or NotFound naming a blob not complete).
+  Result<std::vector<std::string>> KernelDevices();
+
   // The configuration as JSON with credentials replaced by "<redacted>".
   Json ConfigJson() const;
 

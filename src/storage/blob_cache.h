@@ -71,6 +71,12 @@ class BlobCache {
   // Whether `chunk` is ready in the cache (false for a blob that cannot be cached).
   bool IsReady(const meta::ChunkInfo& chunk);
 
+  // The data files of every blob, in blob table order, when each one holds every chunk of
+  // its blob uncompressed at its uncompressed offset (the layout a RAFS v6 device has, so the
+  // kernel's EROFS can read them as the image's devices). NotFound naming the first blob that
+  // is not complete; NotSupported for the raw layout or a blob the cache cannot hold.
+  Result<std::vector<std::string>> CompleteDataFiles();
+
   // The fast path for a complete cache: copies bytes [offset_in_chunk, +out.size()) of
   // `chunk` straight from the cache file into `out`, when the chunk is ready there in the
   // uncompressed layout and no digest check is due, so there is nothing to decode or verify

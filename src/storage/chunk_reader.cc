@@ -202,6 +202,11 @@ bool ChunkReader::IsReady(const meta::ChunkInfo& chunk) {
 
 bool ChunkReader::has_blob_cache() const { return impl_->blob_cache != nullptr; }
 
+Result<std::vector<std::string>> ChunkReader::CompleteCacheFiles() {
+  if (!impl_->blob_cache) return Status::NotSupported("no blob cache (work_dir)");
+  return impl_->blob_cache->CompleteDataFiles();
+}
+
 ChunkReader::Stats ChunkReader::stats() const {
   Stats s;
   s.backend_reads = impl_->source.backend_reads();

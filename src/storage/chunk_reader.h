@@ -78,6 +78,8 @@ class ChunkReader {
   // Whether `chunk` is ready in the blob cache (false without one).
   bool IsReady(const meta::ChunkInfo& chunk);
   bool has_blob_cache() const;
+  // BlobCache::CompleteDataFiles; NotSupported without a blob cache.
+  Result<std::vector<std::string>> CompleteCacheFiles();
 
   // Counters since construction. cache_misses counts chunk fetches started (one per
   // single-flight leader); errors counts fetches that failed (waiters not counted again);

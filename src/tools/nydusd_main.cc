@@ -27,11 +27,11 @@
 
 namespace {
 
-
 // The FUSE and FS options, registered on the top level and on `fuse`.
 struct FsArgs {
   std::string mountpoint, bootstrap, localfs_dir, fuse_threads = "4", virtual_mountpoint = "/";
   std::string prefetch_files;
+  bool erofs_when_cached = false;
   std::vector<CLI::Option*> given;  // every option of this set, to detect use
   std::vector<std::pair<CLI::Option*, std::string>> unsupported;
 };
@@ -58,6 +58,10 @@ void AddFsOptions(CLI::App* app, FsArgs* a) {
           ->default_str("/"));
   add(app->add_option("--prefetch-files", a->prefetch_files,
                       "File with a list of files to be prefetched (one absolute path per line)"));
+  add(app->add_flag("--erofs-when-cached", a->erofs_when_cached,
+                    "When the blob cache already holds every chunk of the RAFS v6 image (and "
+                    "digests are not validated), mount it with the kernel's EROFS driver, the "
+                    "cache files as its devices, instead of serving it through FUSE"));
   // Not implemented: parsed only to be refused.
   for (const char* spec : {"-s,--shared-dir", "--failover-policy"}) {
     CLI::Option* o = app->add_option(spec, "not supported yet")->group("");
@@ -165,6 +169,7 @@ int main(int argc, char** argv) {
   options.supervisor = supervisor;
   options.prefetch_files = fs.prefetch_files;
   options.virtual_mountpoint = fs.virtual_mountpoint;
+  options.erofs_when_cached = fs.erofs_when_cached;
   Daemon daemon(options);
   // Before any other thread exists, so that every later thread inherits the blocked mask.
   auto watcher = SignalWatcher::Start({SIGINT, SIGTERM}, [&daemon](int signo) {

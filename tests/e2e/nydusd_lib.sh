@@ -57,7 +57,8 @@ EOF
 }
 
 # nydusd_start NAME MNT BOOT CONFIG [nydusd args...]: starts nydusd in the background and waits
-# (up to 30 s) until MNT is a fuse mount; fails with the daemon log if it exits or times out.
+# (up to 30 s) until MNT is a fuse mount (or one of type NYDUSD_FSTYPE, e.g. erofs for
+# --erofs-when-cached); fails with the daemon log if it exits or times out.
 # CONFIG "-" passes no --config (e.g. with -D DIR among the args); BOOT "-" no --bootstrap
 # (an API-only daemon: give --apisock among the args).
 nydusd_start() {
@@ -78,6 +79,7 @@ nydusd_start() {
   on_exit "nydusd_kill '$mnt'"
   while :; do
     case "$(mounted_type "$mnt")" in fuse*) break ;; esac
+    [ -n "${NYDUSD_FSTYPE:-}" ] && [ "$(mounted_type "$mnt")" = "$NYDUSD_FSTYPE" ] && break
     if ! kill -0 "$pid" 2>/dev/null; then
       local rc=0
       wait "$pid" 2>/dev/null || rc=$?
