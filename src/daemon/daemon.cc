@@ -39,7 +39,11 @@ Daemon::~Daemon() {
     std::lock_guard<std::mutex> lock(mu_);
     session = std::move(session_);
   }
-  session.reset();  // unmounts if still mounted, before the fs it serves goes away
+  session.reset();        // unmounts if still mounted, before the fs it serves goes away
+  if (kernel_mounted_) {  // Start() mounted the kernel's EROFS, Run() never took it down
+    Status st = UnmountKernel(mountpoint_);
+    if (!st.ok()) LOG_WARN("{}", st.ToString());
+  }
 }
 
 Status Daemon::StartApi() {

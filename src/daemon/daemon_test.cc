@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -73,7 +74,6 @@ TEST(DaemonConfigTest, CheckConfigForImage) {
   v2.backend.reset();
   EXPECT_EQ(CheckConfigForImage(v2, v6).message(), "no configuration information for backend");
 }
-
 
 class DaemonStartTest : public ::testing::Test {
  protected:
@@ -157,6 +157,64 @@ TEST_F(DaemonStartTest, MountsServesAndExitsOnRequest) {
   runner.join();
   EXPECT_OK(run_status);
   ASSERT_OK_AND_ASSIGN(type, MountedFsType(mnt_));
+  EXPECT_FALSE(type.has_value());
+}
+
+// --erofs-when-cached: FUSE while a chunk is missing; once a full read filled the blob cache,
+// the kernel's EROFS mounts the bootstrap over the cache file; the mount goes away on exit,
+// and also when the daemon is destroyed without Run().
+TEST_F(DaemonStartTest, KernelMountOnceEveryChunkIsCached) {
+  NYDUS_REQUIRE_FIXTURE(boot, "bootstrap/rafs-v6-2.2.boot");
+  NYDUS_REQUIRE_FIXTURE(blobs, "blobs");
+  if (::geteuid() != 0 || !CheckFuseDevice().ok()) GTEST_SKIP() << "needs root and /dev/fuse";
+  const std::string cache = dir_.Join("cache");
+  ASSERT_OK(WriteWholeFile(
+      config_, AsBytes(R"({"device":{"backend":{"type":"localfs","config":{"dir":")" + blobs +
+                       R"("}},"cache":{"type":"blobcache","config":{"work_dir":")" + cache +
+                       R"("}}},"mode":"direct","digest_validate":false})")));
+  DaemonOptions o;
+  o.config_path = config_;
+  o.mountpoint = mnt_;
+  o.bootstrap = boot;
+  o.erofs_when_cached = true;
+  Bytes lib;
+  {
+    Daemon d(o);
+    ASSERT_OK(d.Start());
+    EXPECT_FALSE(d.kernel_mounted());
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> type, MountedFsType(mnt_));
+    ASSERT_EQ(type, std::optional<std::string>("fuse"));
+    std::thread runner([&] { EXPECT_OK(d.Run()); });
+    for (const auto& e : std::filesystem::recursive_directory_iterator(mnt_)) {
+      if (e.is_regular_file() && !e.is_symlink()) EXPECT_OK(ReadWholeFile(e.path()).status());
+    }
+    ASSERT_OK_AND_ASSIGN(lib, ReadWholeFile(mnt_ + "/lib.rs"));
+    d.RequestExit();
+    runner.join();
+  }
+  {
+    Daemon d(o);
+    ASSERT_OK(d.Start());
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> type, MountedFsType(mnt_));
+    if (type == std::optional<std::string>("fuse")) {
+      GTEST_SKIP() << "the kernel did not mount a file-backed EROFS (Linux 6.12+ needed)";
+    }
+    ASSERT_EQ(type, std::optional<std::string>("erofs"));
+    EXPECT_TRUE(d.kernel_mounted());
+    std::thread runner([&] { EXPECT_OK(d.Run()); });
+    ASSERT_OK_AND_ASSIGN(Bytes again, ReadWholeFile(mnt_ + "/lib.rs"));
+    EXPECT_EQ(again, lib);
+    d.RequestExit();
+    runner.join();
+    ASSERT_OK_AND_ASSIGN(type, MountedFsType(mnt_));
+    EXPECT_FALSE(type.has_value());
+  }
+  {
+    Daemon d(o);
+    ASSERT_OK(d.Start());
+    EXPECT_TRUE(d.kernel_mounted());
+  }  // destroyed without Run()
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> type, MountedFsType(mnt_));
   EXPECT_FALSE(type.has_value());
 }
 
