@@ -29,8 +29,9 @@ int MoveMount(int from, const char* to) {
       ::syscall(SYS_move_mount, from, "", AT_FDCWD, to, MOVE_MOUNT_F_EMPTY_PATH));
 }
 
-Status Errno(const std::string& what) {
-  return Status::FromErrno(errno, "kernel EROFS mount: " + what);
+// `err` is read by the caller first: building `what` may allocate, which may change errno.
+Status Errno(int err, const std::string& what) {
+  return Status::FromErrno(err, "kernel EROFS mount: " + what);
 }
 
 // /proc/self/mountinfo escapes space, tab, newline and backslash in paths as \ooo.
@@ -55,27 +56,41 @@ std::string Unescape(const std::string& s) {
 Status MountErofsFileBacked(const std::string& bootstrap, const std::vector<std::string>& devices,
                             const std::string& mountpoint) {
   UniqueFd fs(FsOpen("erofs"));
-  if (!fs.valid()) return Errno("fsopen(erofs)");
+  if (!fs.valid()) {
+    const int err = errno;
+    return Errno(err, "fsopen(erofs)");
+  }
   if (FsConfig(fs.get(), FSCONFIG_SET_STRING, "source", bootstrap.c_str()) != 0) {
-    return Errno("source " + bootstrap);
+    const int err = errno;
+    return Errno(err, "source " + bootstrap);
   }
   for (const std::string& d : devices) {
     if (FsConfig(fs.get(), FSCONFIG_SET_STRING, "device", d.c_str()) != 0) {
-      return Errno("device " + d);
+      const int err = errno;
+      return Errno(err, "device " + d);
     }
   }
   if (FsConfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr) != 0) {
-    return Errno("create (a kernel without file-backed EROFS, CONFIG_EROFS_FS_BACKED_BY_FILE?)");
+    const int err = errno;
+    return Errno(err,
+                 "create (a kernel without file-backed EROFS, CONFIG_EROFS_FS_BACKED_BY_FILE?)");
   }
   UniqueFd mnt(FsMount(fs.get(), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID));
-  if (!mnt.valid()) return Errno("fsmount");
-  if (MoveMount(mnt.get(), mountpoint.c_str()) != 0) return Errno("attach at " + mountpoint);
+  if (!mnt.valid()) {
+    const int err = errno;
+    return Errno(err, "fsmount");
+  }
+  if (MoveMount(mnt.get(), mountpoint.c_str()) != 0) {
+    const int err = errno;
+    return Errno(err, "attach at " + mountpoint);
+  }
   return Status::OK();
 }
 
 Status UnmountKernel(const std::string& mountpoint) {
   if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
-    return Status::FromErrno(errno, "umount " + mountpoint);
+    const int err = errno;
+    return Status::FromErrno(err, "umount " + mountpoint);
   }
   return Status::OK();
 }
