@@ -87,12 +87,15 @@ class DaemonStartTest : public ::testing::Test {
                        R"("}}},"mode":"direct","digest_validate":true)" + extra + "}";
     ASSERT_OK(WriteWholeFile(config_, AsBytes(text)));
   }
-  Status StartWith(const std::string& bootstrap) {
+  DaemonOptions Opts(const std::string& bootstrap) const {
     DaemonOptions o;
     o.config_path = config_;
     o.mountpoint = mnt_;
     o.bootstrap = bootstrap;
-    Daemon d(o);
+    return o;
+  }
+  Status StartWith(const std::string& bootstrap) {
+    Daemon d(Opts(bootstrap));
     return d.Start();
   }
   testing::TempDir dir_;
@@ -136,10 +139,7 @@ TEST_F(DaemonStartTest, MountsServesAndExitsOnRequest) {
   NYDUS_REQUIRE_FIXTURE(blobs, "blobs");
   if (::geteuid() != 0 || !CheckFuseDevice().ok()) GTEST_SKIP() << "needs root and /dev/fuse";
   WriteConfig(blobs);
-  DaemonOptions o;
-  o.config_path = config_;
-  o.mountpoint = mnt_;
-  o.bootstrap = boot;
+  DaemonOptions o = Opts(boot);
   o.fuse_threads = 2;
   Daemon d(o);
   ASSERT_OK(d.Start());
@@ -172,10 +172,7 @@ TEST_F(DaemonStartTest, KernelMountOnceEveryChunkIsCached) {
       config_, AsBytes(R"({"device":{"backend":{"type":"localfs","config":{"dir":")" + blobs +
                        R"("}},"cache":{"type":"blobcache","config":{"work_dir":")" + cache +
                        R"("}}},"mode":"direct","digest_validate":false})")));
-  DaemonOptions o;
-  o.config_path = config_;
-  o.mountpoint = mnt_;
-  o.bootstrap = boot;
+  DaemonOptions o = Opts(boot);
   o.erofs_when_cached = true;
   Bytes lib;
   {
@@ -223,10 +220,7 @@ TEST_F(DaemonStartTest, ExitRequestedBeforeStartEndsRunRightAway) {
   NYDUS_REQUIRE_FIXTURE(blobs, "blobs");
   if (::geteuid() != 0 || !CheckFuseDevice().ok()) GTEST_SKIP() << "needs root and /dev/fuse";
   WriteConfig(blobs);
-  DaemonOptions o;
-  o.config_path = config_;
-  o.mountpoint = mnt_;
-  o.bootstrap = boot;
+  DaemonOptions o = Opts(boot);
   Daemon d(o);
   d.RequestExit();
   ASSERT_OK(d.Start());
