@@ -8,6 +8,11 @@
 // space by the consumer: only the kernel copies them (writev), so a file shortened under the
 // mapping makes that write fail with EFAULT instead of raising SIGBUS.
 //
+// A consumer may bound the number of pieces (writev takes at most IOV_MAX iovecs): producers
+// reference bytes in place only while CanReference() and otherwise copy them into the
+// caller's buffer, whose consecutive ranges merge into one piece; so the list never grows
+// past max_pieces.
+//
 // Not thread-safe; one per reply. Clear() keeps the capacity, so a thread-local instance
 // allocates only while it grows.
 #pragma once
@@ -21,6 +26,9 @@ namespace nydus {
 
 class ReadPieces {
  public:
+  explicit ReadPieces(size_t max_pieces = SIZE_MAX)
+      : max_pieces_(max_pieces < 2 ? 2 : max_pieces) {}
+
   struct Piece {
     const uint8_t* data = nullptr;
     size_t size = 0;
@@ -44,6 +52,10 @@ class ReadPieces {
     keep_.push_back(owner);
   }
 
+  // Whether one more piece may point elsewhere than the caller's buffer: room is left for it
+  // and for one piece of the buffer after it.
+  bool CanReference() const { return pieces_.size() + 2 <= max_pieces_; }
+
   void Clear() {
     pieces_.clear();
     keep_.clear();
@@ -54,6 +66,7 @@ class ReadPieces {
   size_t total() const { return total_; }
 
  private:
+  size_t max_pieces_;
   std::vector<Piece> pieces_;
   std::vector<std::shared_ptr<const void>> keep_;
   size_t total_ = 0;

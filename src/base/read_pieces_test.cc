@@ -41,5 +41,30 @@ TEST(ReadPiecesTest, KeepHoldsOwnersUntilClear) {
   EXPECT_EQ(p.total(), 0u);
 }
 
+// A bounded list: referencing stops with room for one buffer piece, and the buffer's
+// consecutive ranges that follow merge into it.
+TEST(ReadPiecesTest, BoundedListKeepsRoomForTheBuffer) {
+  uint8_t mapped[8][4] = {};
+  uint8_t buf[64] = {};
+  ReadPieces p(4);
+  size_t at = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (p.CanReference()) {
+      p.Add(mapped[i], 2);  // mapped[i] + 2 != mapped[i + 1]: never merges
+    } else {
+      p.Add(buf + at, 2);
+    }
+    at += 2;
+  }
+  ASSERT_EQ(p.pieces().size(), 4u);  // 3 referenced, then the buffer from byte 6 on
+  EXPECT_EQ(p.pieces()[2].data, mapped[2]);
+  EXPECT_EQ(p.pieces()[3].data, buf + 6);
+  EXPECT_EQ(p.pieces()[3].size, 10u);
+  EXPECT_EQ(p.total(), 16u);
+  EXPECT_FALSE(p.CanReference());
+  p.Clear();
+  EXPECT_TRUE(p.CanReference());
+}
+
 }  // namespace
 }  // namespace nydus

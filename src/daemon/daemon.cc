@@ -153,7 +153,10 @@ Status Daemon::RunKernelMount() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!exit_requested_) {
       exit_cv_.wait_for(lock, std::chrono::seconds(1));
-      if (!exit_requested_ && !IsMountedAs(mountpoint_, "erofs")) {
+      // mountpoint_ is CheckMountpoint's canonical path, as MountedFsType wants it. An
+      // unreadable mount table is not taken as an unmount.
+      Result<std::optional<std::string>> type = MountedFsType(mountpoint_);
+      if (!exit_requested_ && type.ok() && *type != std::optional<std::string>("erofs")) {
         removed = true;
         break;
       }

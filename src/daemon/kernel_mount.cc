@@ -7,9 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "base/file_util.h"
 
@@ -32,23 +29,6 @@ int MoveMount(int from, const char* to) {
 // `err` is read by the caller first: building `what` may allocate, which may change errno.
 Status Errno(int err, const std::string& what) {
   return Status::FromErrno(err, "kernel EROFS mount: " + what);
-}
-
-// /proc/self/mountinfo escapes space, tab, newline and backslash in paths as \ooo.
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      const std::string oct = s.substr(i + 1, 3);
-      if (oct.find_first_not_of("01234567") == std::string::npos) {
-        out.push_back(static_cast<char>(std::stoi(oct, nullptr, 8)));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
 }
 
 }  // namespace
@@ -93,25 +73,6 @@ Status UnmountKernel(const std::string& mountpoint) {
     return Status::FromErrno(err, "umount " + mountpoint);
   }
   return Status::OK();
-}
-
-bool IsMountedAs(const std::string& mountpoint, const std::string& fstype) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  bool found = false;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source super
-    std::istringstream f(line);
-    std::string id, parent, dev, root, point, field;
-    if (!(f >> id >> parent >> dev >> root >> point)) continue;
-    if (Unescape(point) != mountpoint) continue;
-    while (f >> field && field != "-") {
-    }
-    std::string type;
-    f >> type;
-    found = type == fstype;  // the last mount on a path is the visible one
-  }
-  return found;
 }
 
 }  // namespace nydus::daemon

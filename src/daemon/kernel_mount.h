@@ -30,7 +30,4 @@ Status MountErofsFileBacked(const std::string& bootstrap, const std::vector<std:
 // until closed).
 Status UnmountKernel(const std::string& mountpoint);
 
-// Whether `mountpoint` is still a mount of type `fstype` (per /proc/self/mountinfo).
-bool IsMountedAs(const std::string& mountpoint, const std::string& fstype);
-
 }  // namespace nydus::daemon

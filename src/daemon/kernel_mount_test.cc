@@ -7,10 +7,17 @@
 
 #include "base/bytes.h"
 #include "base/file_util.h"
+#include "daemon/mount_check.h"
 #include "testing/test_util.h"
 
 namespace nydus::daemon {
 namespace {
+
+// What the daemon's kernel mount loop asks of the mount table.
+bool IsMountedAs(const std::string& path, const std::string& type) {
+  Result<std::optional<std::string>> t = MountedFsType(path);
+  return t.ok() && *t == std::optional<std::string>(type);
+}
 
 TEST(KernelMountTest, IsMountedAsReadsTheMountTable) {
   EXPECT_TRUE(IsMountedAs("/proc", "proc"));
@@ -18,7 +25,8 @@ TEST(KernelMountTest, IsMountedAsReadsTheMountTable) {
   EXPECT_FALSE(IsMountedAs("/proc/self", "proc"));  // inside a mount, not one
 }
 
-// /proc/self/mountinfo escapes blanks in paths (\040); the comparison must undo that.
+// /proc/self/mountinfo escapes blanks in paths (\040); the lookup the daemon uses for its
+// kernel mount (MountedFsType) must undo that.
 TEST(KernelMountTest, IsMountedAsFindsPathsWithBlanks) {
   if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
   ::nydus::testing::TempDir dir;

@@ -119,7 +119,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) noexcept {
   });
 }
 
-// A reply is written with one writev of the pieces plus libfuse's header (IOV_MAX is 1024).
+// A reply is written with one writev of the pieces plus libfuse's header (IOV_MAX is 1024);
+// past this many pieces the rest of a read is copied into the buffer (ReadPieces).
 constexpr size_t kMaxReplyPieces = 1000;
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) noexcept {
@@ -132,7 +133,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     // The reply is gathered from pieces: ranges ready in the blob cache go from its mapped
     // file to the kernel in the reply's own write, decoded chunks from where they are; only
     // the rest goes through `buf`.
-    thread_local ReadPieces pieces;
+    thread_local ReadPieces pieces(kMaxReplyPieces);
     thread_local std::vector<iovec> iov;
     pieces.Clear();
     Result<size_t> n = Ctx(req).fs->Read(ino, static_cast<uint64_t>(off),
@@ -140,14 +141,6 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     if (!n.ok()) {
       pieces.Clear();
       return ReplyStatus(req, n.status());
-    }
-    if (pieces.pieces().size() >= kMaxReplyPieces) {
-      // More pieces than one writev takes (a v5 image with tiny chunks): read into `buf`.
-      pieces.Clear();
-      n = Ctx(req).fs->Read(ino, static_cast<uint64_t>(off), std::span<uint8_t>(buf.data(), size));
-      if (!n.ok()) return ReplyStatus(req, n.status());
-      fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *n);
-      return;
     }
     if (pieces.pieces().empty()) return static_cast<void>(fuse_reply_buf(req, nullptr, 0));  // EOF
     iov.clear();

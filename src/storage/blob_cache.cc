@@ -287,14 +287,18 @@ bool BlobCache::ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_
 }
 
 bool BlobCache::ViewReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
-                               uint64_t size, ReadPieces* out) {
+                               std::span<uint8_t> dst, ReadPieces* out) {
   uint64_t at = 0;
-  BlobCacheFile* file = LocateReady(chunk, offset_in_chunk, size, &at);
+  BlobCacheFile* file = LocateReady(chunk, offset_in_chunk, dst.size(), &at);
   if (file == nullptr) return false;
-  const uint8_t* p = file->View(at, size);
-  if (p == nullptr) return false;
-  out->Keep(file->mapping());
-  out->Add(p, static_cast<size_t>(size));
+  const uint8_t* p = out->CanReference() ? file->View(at, dst.size()) : nullptr;
+  if (p != nullptr) {
+    out->Keep(file->mapping());
+    out->Add(p, dst.size());
+  } else {
+    if (!file->Read(at, dst).ok()) return false;
+    out->Add(dst.data(), dst.size());
+  }
   Add(range_hits_);
   return true;
 }

@@ -86,11 +86,13 @@ class BlobCache {
   // or a short read): the caller then goes through ReadChunk, which fetches or repairs.
   bool ReadReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
                       std::span<uint8_t> out);
-  // The same fast path without the copy: appends bytes [offset_in_chunk, +size) of `chunk`
-  // to `out` as a piece of the cache file's mapping (kept alive by `out`). False, with
-  // nothing appended, where ReadReadyRange would fail or the file is not mapped.
-  bool ViewReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk, uint64_t size,
-                      ReadPieces* out);
+  // The same fast path for a gathered reply: appends bytes [offset_in_chunk, +dst.size()) of
+  // `chunk` to `out` as a piece of the cache file's mapping (kept alive by `out`) when the
+  // file is mapped, covers the range and `out` has room to reference it; otherwise reads them
+  // into `dst` (as ReadReadyRange) and appends `dst`. False, with nothing appended, where
+  // ReadReadyRange would fail.
+  bool ViewReadyRange(const meta::ChunkInfo& chunk, uint64_t offset_in_chunk,
+                      std::span<uint8_t> dst, ReadPieces* out);
 
   struct Stats {
     uint64_t disk_hits = 0;       // chunks served from the cache file

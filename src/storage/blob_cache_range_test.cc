@@ -217,6 +217,27 @@ TEST(BlobCacheRangeTest, PiecesOfAShortCacheFileAreRefetched) {
   EXPECT_EQ(pieces.pieces().size(), 1u);
 }
 
+// A bounded piece list (a FUSE reply takes at most IOV_MAX iovecs): once it is nearly full the
+// rest of the read goes into the caller's buffer as one piece, and the bytes stay right.
+TEST(BlobCacheRangeTest, BoundedPiecesCopyTheRest) {
+  Cached c(6, /*fill=*/false);
+  ChunkReaderOptions o = Opts(c.dir.path(), false, false);
+  o.merge_size = 1;
+  ChunkReader reader(c.h->image, &c.mem, o);
+  const meta::Inode& ino = c.ino();
+  ASSERT_OK(reader.Warm({ino.chunks[0], ino.chunks[2], ino.chunks[4]}, 1 << 20));
+  Bytes scratch(ino.size);
+  // Unbounded, ready and fetched chunks alternate: 6 pieces (mapped, decoded, mapped, ...).
+  // At most 3: mapped, decoded, then the buffer from chunk 2 on.
+  ReadPieces pieces(3);
+  ASSERT_OK_AND_ASSIGN(size_t n, reader.ReadFile(ino.chunks, ino.size, 10, scratch, &pieces));
+  ASSERT_EQ(n, ino.size - 10);
+  EXPECT_LE(pieces.pieces().size(), 3u);
+  EXPECT_EQ(Gather(pieces), Slice(c.want(), 10, n));
+  const ReadPieces::Piece& last = pieces.pieces().back();
+  EXPECT_TRUE(last.data >= scratch.data() && last.data < scratch.data() + scratch.size());
+}
+
 // Past kUnmapEvery bytes the mapping's page table entries are dropped; what it shows
 // afterwards is still the file.
 TEST(BlobCacheRangeTest, UnmappingKeepsTheBytes) {

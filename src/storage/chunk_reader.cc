@@ -169,24 +169,20 @@ Result<size_t> ChunkReader::ReadFile(const std::vector<meta::ChunkInfo>& chunks,
   for (const Segment& seg : plan) {
     std::span<uint8_t> dst = out.subspan(seg.out_offset, seg.length);
     BlobCache* cache = impl_->blob_cache.get();
-    if (cache != nullptr) {
-      if (pieces != nullptr &&
-          cache->ViewReadyRange(*seg.chunk, seg.offset_in_chunk, seg.length, pieces)) {
-        continue;
-      }
-      if (cache->ReadReadyRange(*seg.chunk, seg.offset_in_chunk, dst)) {
-        if (pieces != nullptr) pieces->Add(dst.data(), dst.size());
-        continue;
-      }
+    if (cache != nullptr &&
+        (pieces != nullptr ? cache->ViewReadyRange(*seg.chunk, seg.offset_in_chunk, dst, pieces)
+                           : cache->ReadReadyRange(*seg.chunk, seg.offset_in_chunk, dst))) {
+      continue;
     }
     std::span<const meta::ChunkInfo> followers(seg.chunk + 1, chunks.data() + chunks.size());
     ASSIGN_OR_RETURN(std::shared_ptr<const Bytes> data, impl_->Read(*seg.chunk, followers));
-    if (pieces != nullptr) {  // the chunk's bytes are immutable once decoded: no copy
+    if (pieces != nullptr && pieces->CanReference()) {  // decoded bytes are immutable: no copy
       pieces->Keep(data);
       pieces->Add(data->data() + seg.offset_in_chunk, seg.length);
       continue;
     }
     std::memcpy(dst.data(), data->data() + seg.offset_in_chunk, seg.length);
+    if (pieces != nullptr) pieces->Add(dst.data(), dst.size());
   }
   return static_cast<size_t>(end - offset);
 }

@@ -63,8 +63,8 @@ class ChunkReader {
   // `chunks` (also past the requested range) up to merge_size.
   // With `pieces`, the result is described there instead, in order, without copies where
   // possible: ranges ready in the blob cache's mapped file and ranges of decoded chunks are
-  // referenced where they are (and kept alive by `pieces`); the rest is read into `out` at
-  // its place and referenced there.
+  // referenced where they are (and kept alive by `pieces`) while pieces->CanReference(); the
+  // rest is read into `out` at its place and referenced there.
   Result<size_t> ReadFile(const std::vector<meta::ChunkInfo>& chunks, uint64_t file_size,
                           uint64_t offset, std::span<uint8_t> out, ReadPieces* pieces = nullptr);
 
