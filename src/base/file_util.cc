@@ -80,6 +80,10 @@ std::string TempPathFor(const std::string& path) {
          std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
 }
 
+TempFileGuard::~TempFileGuard() {
+  if (!kept_) ::unlink(path_.c_str());
+}
+
 Status WriteFileAtomically(const std::string& path, ByteSpan data) {
   const std::string tmp = TempPathFor(path);
   Status st = WriteWholeFile(tmp, data);

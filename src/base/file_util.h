@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -22,6 +23,22 @@ std::string TempPathFor(const std::string& path);
 // fsync: a crash may leave an empty or old file, never a partial one under `path` from a
 // completed rename of a short write.)
 Status WriteFileAtomically(const std::string& path, ByteSpan data);
+
+// Removes a temporary file when it goes out of scope, unless Keep() was called (after the
+// file was renamed into place). Makes every early return of a writer leave nothing behind.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(std::string path) : path_(std::move(path)) {}
+  ~TempFileGuard();
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+  const std::string& path() const { return path_; }
+  void Keep() { kept_ = true; }
+
+ private:
+  std::string path_;
+  bool kept_ = false;
+};
 
 // An owned file descriptor, closed on destruction.
 class UniqueFd {

@@ -232,7 +232,7 @@ Result<meta::ChunkInfo> BlobWriter::AddPreparedChunk(const PreparedChunk& chunk)
 }
 
 uint32_t BlobWriter::BlobFeatures() const {
-  uint32_t f = format::kBlobCapTarToc;
+  uint32_t f = format::kBlobCapTarToc | options_.extra_features;
   if (options_.inline_meta) f |= format::kBlobInlinedFsMeta | format::kBlobHasTarHeader;
   if (options_.blob_toc) f |= format::kBlobHasToc | format::kBlobHasTarHeader;
   // The reference sets these in the blob.meta header, which only v6 blobs with chunks have.

@@ -61,6 +61,7 @@ struct BlobWriterOptions {
   bool blob_toc = false;       // --features blob-toc (v6 only)
   uint32_t blob_index = 0;     // this blob's index in the image blob table
   std::string blob_id;         // forced id (--blob-id); empty: sha256 rule above
+  uint32_t extra_features = 0;  // ORed into the blob's features (e.g. kBlobSeparatedPrefetch)
   // Called with every byte written to the blob, in file order, right after it is handed to
   // the file (or its buffer); lets a caller upload the blob while it is built.
   std::function<void(ByteSpan)> tee;

@@ -166,15 +166,9 @@ Result<CompactResult> Compact(const CompactOptions& o) {
     wo.chunk_size = image.chunk_size;
     wo.aligned_chunk = true;
     wo.blob_index = new_index;
-    const std::string tmp = TempPathFor(o.blobs_dir + "/.compact-" + std::to_string(i));
     // Until the rename below, any return leaves no temporary blob behind.
-    struct RemoveUnlessKept {
-      const std::string& path;
-      bool kept = false;
-      ~RemoveUnlessKept() {
-        if (!kept) ::unlink(path.c_str());
-      }
-    } tmp_guard{tmp};
+    TempFileGuard tmp_guard(TempPathFor(o.blobs_dir + "/.compact-" + std::to_string(i)));
+    const std::string& tmp = tmp_guard.path();
     ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, BlobWriter::Create(tmp, wo));
     std::vector<uint32_t> sources = {i};
     sources.insert(sources.end(), p.merged.begin(), p.merged.end());
@@ -202,7 +196,7 @@ Result<CompactResult> Compact(const CompactOptions& o) {
     ASSIGN_OR_RETURN(meta::BlobInfo info, writer->Finish());
     const std::string path = o.blobs_dir + "/" + info.blob_id;
     if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename " + tmp);
-    tmp_guard.kept = true;
+    tmp_guard.Keep();
     res.dropped_blobs.push_back(image.blobs[i].blob_id);
     res.new_blobs.push_back(info.blob_id);
     blobs.push_back(info);

@@ -48,7 +48,8 @@ std::string BlobFeaturesString(uint32_t f) {
       {kBlobChunkInfoV2, "chunk_info_v2"}, {kBlobZran, "zran"},
       {kBlobSeparate, "separate"},        {kBlobInlinedChunkDigest, "inlined_chunk_digest"},
       {kBlobTarfs, "tarfs"},              {kBlobBatch, "batch"},
-      {kBlobEncrypted, "encrypted"},      {kBlobHasTarHeader, "has_tar_header"},
+      {kBlobEncrypted, "encrypted"},      {kBlobSeparatedPrefetch, "separated_prefetch"},
+      {kBlobHasTarHeader, "has_tar_header"},
       {kBlobHasToc, "has_toc"},           {kBlobCapTarToc, "cap_tar_toc"},
       {kBlobV5NoExtBlobTable, "v5_no_ext_blob_table"},
   };

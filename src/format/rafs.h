@@ -54,13 +54,17 @@ enum BlobFeatures : uint32_t {
   kBlobTarfs = 0x40,
   kBlobBatch = 0x80,
   kBlobEncrypted = 0x100,
+  // Reference HEAD (not 2.2): the blob written by `nydus-image optimize`, holding copies of
+  // the chunks of the prefetch files. Its layout is an ordinary blob's.
+  kBlobSeparatedPrefetch = 0x400,
   kBlobHasTarHeader = 0x1000'0000,
   kBlobHasToc = 0x2000'0000,
   kBlobCapTarToc = 0x4000'0000,
   kBlobV5NoExtBlobTable = 0x8000'0000,
 };
 constexpr uint32_t kBlobIncompatMask = 0x0000'ffff;
-constexpr uint32_t kBlobKnownIncompat = 0x3f;  // what a 2.2 reader understands
+// What a 2.2 reader understands, plus kBlobSeparatedPrefetch (it changes no layout).
+constexpr uint32_t kBlobKnownIncompat = 0x3f | kBlobSeparatedPrefetch;
 
 // Chunk flags (RafsV5ChunkInfo.flags).
 enum ChunkFlags : uint32_t { kChunkCompressed = 0x1, kChunkHole = 0x2 };

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "base/logging.h"
+#include "format/rafs.h"
 
 namespace nydus::fs {
 namespace {
@@ -29,12 +30,20 @@ class ChunkCollector {
   ChunkCollector(const meta::ImageView& view, const std::atomic<bool>& stop)
       : view_(view), stop_(stop) {}
 
-  void Add(uint64_t id) {
+  // Adds every chunk of the files at or below `id`. With `only_blobs`, a walk of its own that
+  // keeps only the chunks of blobs `b` with (*only_blobs)[b] set: the inodes it visits stay
+  // unseen for later unfiltered calls (their other chunks are still to be collected).
+  void Add(uint64_t id, const std::vector<bool>* only_blobs = nullptr) {
+    std::unordered_set<uint64_t> filtered_seen;
+    std::unordered_set<uint64_t>& seen = only_blobs ? filtered_seen : seen_inodes_;
     std::vector<uint64_t> stack{id};
+    std::vector<meta::ChunkInfo> chunks;
     while (!stack.empty() && !stop_.load(std::memory_order_relaxed)) {
       const uint64_t cur = stack.back();
       stack.pop_back();
-      if (!seen_inodes_.insert(cur).second) continue;
+      if ((only_blobs != nullptr && seen_inodes_.contains(cur)) || !seen.insert(cur).second) {
+        continue;
+      }
       Result<meta::InodeAttrs> attrs = view_.GetInode(cur);
       if (!attrs.ok()) {
         LOG_WARN("prefetch: skipping inode {}: {}", cur, attrs.status().ToString());
@@ -50,15 +59,25 @@ class ChunkCollector {
         continue;
       }
       if (!attrs->IsReg() || attrs->size == 0) continue;
-      std::vector<meta::ChunkInfo> chunks;
       Status st = view_.Chunks(cur, 0, attrs->size, &chunks);
       if (!st.ok()) {
         LOG_WARN("prefetch: no chunks for inode {}: {}", cur, st.ToString());
         continue;
       }
-      ++files_;
+      bool kept = only_blobs == nullptr;
       for (const meta::ChunkInfo& c : chunks) {
+        if (only_blobs != nullptr &&
+            (c.blob_index >= only_blobs->size() || !(*only_blobs)[c.blob_index])) {
+          continue;
+        }
+        kept = true;
         if (seen_chunks_.insert({c.blob_index, c.index}).second) phase_.push_back(c);
+      }
+      // A file counts once: an unfiltered walk reaches it once (seen_inodes_), and skips
+      // the count when a filtered walk made it.
+      if (only_blobs != nullptr ? kept && filtered_files_.insert(cur).second
+                                : !filtered_files_.contains(cur)) {
+        ++files_;
       }
     }
   }
@@ -76,7 +95,8 @@ class ChunkCollector {
  private:
   const meta::ImageView& view_;
   const std::atomic<bool>& stop_;
-  std::unordered_set<uint64_t> seen_inodes_;
+  std::unordered_set<uint64_t> seen_inodes_;     // reached by unfiltered walks
+  std::unordered_set<uint64_t> filtered_files_;  // files counted by filtered walks
   std::set<std::pair<uint32_t, uint32_t>> seen_chunks_;
   std::vector<meta::ChunkInfo> phase_;
   uint64_t files_ = 0;
@@ -147,6 +167,29 @@ void Prefetcher::Wait() {
 
 void Prefetcher::Plan(const std::vector<std::string>& paths) {
   ChunkCollector collector(*view_, stop_);
+  std::vector<std::vector<meta::ChunkInfo>> phases;
+  // Phase 0: the separated prefetch blobs (`nydus-image optimize`), whole and first. Only
+  // images that have one pay for the walk of the whole tree.
+  const std::vector<meta::BlobInfo>& blobs = view_->header().blobs;
+  std::vector<bool> separated(blobs.size(), false);
+  bool any_separated = false;
+  for (size_t b = 0; b < blobs.size(); ++b) {
+    if (blobs[b].features & format::kBlobSeparatedPrefetch) separated[b] = any_separated = true;
+  }
+  if (any_separated) {
+    collector.Add(view_->root_id(), &separated);
+    phases.push_back(collector.TakePhase());
+    std::vector<std::pair<uint64_t, uint64_t>> per_blob(blobs.size());  // chunks, bytes
+    for (const meta::ChunkInfo& c : phases.back()) {
+      ++per_blob[c.blob_index].first;
+      per_blob[c.blob_index].second += c.compressed_size;
+    }
+    for (size_t b = 0; b < blobs.size(); ++b) {
+      if (!separated[b]) continue;
+      LOG_INFO("prefetch: separated prefetch blob {}: {} chunks (of {}), {} bytes",
+               blobs[b].blob_id, per_blob[b].first, blobs[b].chunk_count, per_blob[b].second);
+    }
+  }
   std::vector<uint64_t> ids;
   std::vector<std::string> list = paths.empty() ? view_->header().prefetch : paths;
   bool all = options_.prefetch_all;
@@ -163,7 +206,6 @@ void Prefetcher::Plan(const std::vector<std::string>& paths) {
   }
   // The reference prefetches everything when the list is exactly the root.
   if (ids.size() == 1 && ids[0] == view_->root_id()) all = true;
-  std::vector<std::vector<meta::ChunkInfo>> phases;
   for (uint64_t id : ids) collector.Add(id);
   phases.push_back(collector.TakePhase());
   if (all) {

@@ -3,16 +3,24 @@
 // [rafs.prefetch]).
 //
 // What is prefetched, in this order:
+//   0. the separated prefetch blobs: every chunk of a blob whose features have
+//      format::kBlobSeparatedPrefetch (`nydus-image optimize` copies the chunks of the files a
+//      workload reads, in first-access order, into such a blob and points those files at it),
+//      in stored order, so that the workload's data arrives in a few large sequential
+//      requests. Found by walking the whole tree, which happens only when a blob has the bit;
+//      this is done whenever prefetch runs, whatever the list and prefetch_all say.
 //   1. the prefetch list: the paths given by --prefetch-files or the mount API's
 //      prefetch_files when non-empty, otherwise the image's own prefetch table
 //      (ImageView::PrefetchIds). A directory means every regular file below it.
 //   2. with prefetch_all — or when the list is exactly the root ("/"), as the reference
 //      does — every chunk of every file of the image, after the list.
-// Chunks are deduplicated, grouped per blob in stored order and handed to
-// ChunkReader::Warm in batches of about `batch_size` bytes by `threads` workers, each batch one
-// merged backend request where the chunks are adjacent. `bandwidth_limit` (bytes/s, 0 = none)
-// paces the workers. On-demand reads never wait for prefetch except for the very chunk being
-// fetched (ChunkReader's single flight); prefetch errors are logged and counted, never fatal.
+// Chunks are deduplicated across phases (a chunk of phase 0 is not fetched again for the list),
+// grouped per blob in stored order and handed to ChunkReader::Warm in batches of about
+// `batch_size` bytes by `threads` workers, each batch one merged backend request where the
+// chunks are adjacent. Workers take batches in phase order, so phase 0 is requested first.
+// `bandwidth_limit` (bytes/s, 0 = none) paces the workers. On-demand reads never wait for
+// prefetch except for the very chunk being fetched (ChunkReader's single flight); prefetch
+// errors are logged and counted, never fatal.
 //
 // Ownership: borrows the view and the reader, which must outlive the Prefetcher; the
 // destructor stops the workers (between batches) and joins them.
@@ -43,7 +51,7 @@ struct PrefetchOptions {
 class Prefetcher {
  public:
   struct Stats {
-    uint64_t files = 0;            // regular files in the list (after expansion)
+    uint64_t files = 0;            // regular files planned (phase 0 and the expanded list)
     uint64_t chunks = 0;           // distinct chunks planned
     uint64_t batches_done = 0;     // Warm() calls finished
     uint64_t bytes_planned = 0;    // compressed bytes planned

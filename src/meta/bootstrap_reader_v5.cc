@@ -28,7 +28,7 @@ using format::RafsV5SuperBlock;
 constexpr uint64_t kSbSize = format::kV5SuperBlockSize;
 constexpr uint64_t kKnownInodeFlags = 0xf;
 constexpr uint32_t kKnownChunkFlags = format::kChunkCompressed | format::kChunkHole;
-constexpr uint32_t kKnownV5BlobFeatures = 0x3f | 0x7000'0000;
+constexpr uint32_t kKnownV5BlobFeatures = format::kBlobKnownIncompat | 0x7000'0000;
 constexpr uint32_t kMaxXattrValue = 64 * 1024;
 // Resource bound on blob table entries (v6 stores the count in a u16; real images have a
 // few hundred at most).

@@ -196,4 +196,34 @@ void AddCompactCommand(CLI::App& app, CompactArgs* a) {
   cmd->add_option("-J,--output-json", a->output_json, "JSON file output path for build result");
 }
 
+void AddOptimizeCommand(CLI::App& app, OptimizeArgs* a) {
+  CLI::App* cmd = app.add_subcommand("optimize", "Optimize By Prefetch");
+  cmd->add_option("-B,--bootstrap", a->bootstrap, "File path of RAFS metadata")->required();
+  cmd->add_option("-p,--prefetch-files", a->prefetch_files,
+                  "Path to a hint file listing files to be prefetched, with each file on a "
+                  "separate line (or the JSON {\"version\": \"v1\", \"files\": [...]})")
+      ->required();
+  CLI::Option* type = cmd->add_option("--backend-type", a->backend_type,
+                                      "Type of backend [possible values: registry]");
+  type->check(CLI::IsMember({"registry"}));
+  CLI::Option* config =
+      cmd->add_option("--backend-config", a->backend_config, "Config string of backend");
+  CLI::Option* config_file = cmd->add_option("--backend-config-file", a->backend_config_file,
+                                             "Config file of backend");
+  config->excludes(config_file);
+  CLI::Option* dir = cmd->add_option(
+      "-D,--blob-dir", a->blob_dir,
+      "Directory for localfs storage backend, hosting data blobs and cache files");
+  CLI::Option* blob = cmd->add_option("-b,--blob", a->blob, "Path to RAFS data blob file");
+  dir->excludes(type);
+  blob->excludes(type);
+  cmd->add_option("-O,--output-bootstrap", a->output_bootstrap,
+                  "Output path of optimized bootstrap")
+      ->default_str("optimized_bootstrap");
+  cmd->add_option("--output-blob-dir", a->output_blob_dir,
+                  "Directroy path for storing optimized blob")
+      ->required();
+  AddOutputJson(cmd, &a->output_json);
+}
+
 }  // namespace nydus::tools

@@ -90,4 +90,12 @@ struct CompactArgs {
 void AddCompactCommand(CLI::App& app, CompactArgs* args);
 Status RunCompact(const CompactArgs& args);
 
+struct OptimizeArgs {
+  std::string bootstrap, prefetch_files, blob_dir, blob, backend_type, backend_config,
+      backend_config_file, output_bootstrap = "optimized_bootstrap", output_blob_dir,
+      output_json;
+};
+void AddOptimizeCommand(CLI::App& app, OptimizeArgs* args);
+Status RunOptimize(const OptimizeArgs& args);
+
 }  // namespace nydus::tools

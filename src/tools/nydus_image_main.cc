@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   AddExportCommand(app, &export_args);
   CompactArgs compact;
   AddCompactCommand(app, &compact);
+  OptimizeArgs optimize;
+  AddOptimizeCommand(app, &optimize);
 
   try {
     app.parse(argc, argv);
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   else if (app.got_subcommand("unpack")) st = RunUnpack(unpack);
   else if (app.got_subcommand("export")) st = RunExport(export_args);
   else if (app.got_subcommand("compact")) st = RunCompact(compact);
+  else if (app.got_subcommand("optimize")) st = RunOptimize(optimize);
   if (!st.ok()) {
     std::fprintf(stderr, "error: %s\n", st.ToString().c_str());
     return 1;
