@@ -84,6 +84,9 @@ class FakeBackend : public ApiBackend {
       const std::optional<std::string>&) override {
     return std::vector<std::vector<uint64_t>>{{1, 2}, {5}};
   }
+  Result<std::vector<AccessPattern>> GetAccessPatterns(const std::optional<std::string>&) override {
+    return patterns;
+  }
   Status Mount(const std::string& mp, const MountCmd& cmd) override {
     mounts.push_back("mount " + mp + " " + cmd.source + " " + cmd.fs_type);
     return mount_status;
@@ -102,6 +105,7 @@ class FakeBackend : public ApiBackend {
   Status fs_status;
   Status mount_status;
   std::vector<InflightOp> inflight;
+  std::vector<AccessPattern> patterns;
   std::vector<std::string> mounts;
 };
 
@@ -190,6 +194,33 @@ TEST_F(ApiRouterTest, MetricsShapes) {
   Json latest = Body(Do("GET", "/api/v1/metrics/files?latest=true"));
   EXPECT_EQ(latest, Json::parse("[[1,2],[5]]"));
   EXPECT_EQ(Body(Do("GET", "/api/v1/metrics/pattern")), Json::array());
+}
+
+TEST_F(ApiRouterTest, AccessPatternRecords) {
+  AccessPattern a;
+  a.ino = 5;
+  a.nr_read = 3;
+  a.first_access_time_secs = 1700000000;
+  a.first_access_time_nanos = 42;
+  a.path = "/usr/lib/libc.so";
+  a.size = 700 << 10;
+  a.ranges = {{0, 192 << 10}, {640 << 10, 60 << 10}};
+  a.bytes_touched = 252 << 10;
+  AccessPattern b;
+  b.ino = 9;
+  b.path = "/etc/empty";
+  backend_.patterns = {a, b};
+  Json j = Body(Do("GET", "/api/v1/metrics/pattern"));
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(Keys(j[0]), (std::vector<std::string>{"ino", "nr_read", "first_access_time_secs",
+                                                  "first_access_time_nanos", "path", "size",
+                                                  "bytes_touched", "ranges"}));
+  EXPECT_EQ(j[0]["path"], "/usr/lib/libc.so");
+  EXPECT_EQ(j[0]["size"], 700 << 10);
+  EXPECT_EQ(j[0]["bytes_touched"], 252 << 10);
+  EXPECT_EQ(j[0]["ranges"], Json::parse("[[0,196608],[655360,61440]]"));
+  EXPECT_EQ(j[1]["ranges"], Json::array());  // nothing touched: an empty array, not null
 }
 
 TEST_F(ApiRouterTest, Inflight) {

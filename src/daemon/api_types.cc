@@ -1,12 +1,13 @@
 // JSON of the API value types (see api_types.h).
 #include "daemon/api_types.h"
 
-#include "fs/fs_stats.h"
-
 #include <bit>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <utility>
+
+#include "fs/fs_stats.h"
 
 namespace nydus::daemon {
 
@@ -104,6 +105,9 @@ Json ToJson(const AccessPattern& p) {
   j["path"] = p.path;
   j["size"] = p.size;
   j["bytes_touched"] = p.bytes_touched;
+  Json ranges = Json::array();
+  for (const auto& [offset, length] : p.ranges) ranges.push_back(Json::array({offset, length}));
+  j["ranges"] = std::move(ranges);
   return j;
 }
 

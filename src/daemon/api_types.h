@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/json.h"
@@ -83,9 +84,10 @@ struct InodeMetrics {
 };
 
 // One element of GET /api/v1/metrics/pattern, in first-access order. `path` (an absolute
-// path of the inode inside the image, "" when unknown), `size` (the file size) and
-// `bytes_touched` (how much of the file reads touched, in 64 KiB blocks, at most `size`) are
-// our additions: the reference reports inode numbers only. nydusctl access-pattern turns them
+// path of the inode inside the image, "" when unknown), `size` (the file size), `ranges`
+// (which bytes reads touched: runs of 64 KiB blocks as [offset, length] pairs in offset order,
+// the last one cut at `size`) and `bytes_touched` (their total, at most `size`) are our
+// additions: the reference reports inode numbers only. nydusctl access-pattern turns them
 // into a prefetch list.
 struct AccessPattern {
   uint64_t ino = 0;
@@ -95,6 +97,7 @@ struct AccessPattern {
   std::string path;
   uint64_t size = 0;
   uint64_t bytes_touched = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // serialised as [[offset, length], ...]
 };
 
 // GET /api/v1/metrics/backend: the reference's BackendMetrics (id is not serialised).

@@ -118,7 +118,10 @@ Result<std::vector<AccessPattern>> DaemonApi::GetAccessPatterns(
     p.first_access_time_nanos = r.first_access_time_nanos;
     if (auto it = paths.find(r.ino); it != paths.end()) p.path = it->second;
     if (Result<fs::Attr> a = fs->GetAttr(r.ino); a.ok()) p.size = a->size;
-    p.bytes_touched = std::min(r.bytes_touched, p.size);
+    // The last touched block may be partial: count and report only bytes of the file.
+    p.ranges = fs::ClampRanges(r.ranges, p.size);
+    p.bytes_touched = 0;
+    for (const auto& range : p.ranges) p.bytes_touched += range.second;
     out.push_back(std::move(p));
   }
   return out;

@@ -44,20 +44,56 @@ void AccessRecorder::RecordRead(uint64_t ino, uint64_t offset, uint64_t size) {
   Touch(s, offset, size);
 }
 
+namespace {
+
+// Runs of set bits in `blocks` as [offset, length] byte ranges.
+std::vector<std::pair<uint64_t, uint64_t>> BlockRuns(const std::vector<bool>& blocks) {
+  std::vector<std::pair<uint64_t, uint64_t>> runs;
+  const uint64_t n = blocks.size();
+  for (uint64_t b = 0; b < n;) {
+    if (!blocks[b]) {
+      ++b;
+      continue;
+    }
+    const uint64_t start = b;
+    while (b < n && blocks[b]) ++b;
+    runs.emplace_back(start * kAccessBlock, (b - start) * kAccessBlock);
+  }
+  return runs;
+}
+
+}  // namespace
+
+std::vector<std::pair<uint64_t, uint64_t>> ClampRanges(
+    std::vector<std::pair<uint64_t, uint64_t>> ranges, uint64_t size) {
+  while (!ranges.empty() && ranges.back().first >= size) ranges.pop_back();
+  if (!ranges.empty() && ranges.back().second > size - ranges.back().first) {
+    ranges.back().second = size - ranges.back().first;
+  }
+  return ranges;
+}
+
 std::vector<AccessRecord> AccessRecorder::Snapshot() const {
   std::vector<std::pair<uint64_t, AccessRecord>> seq_records;
   seq_records.reserve(size());
   for (const Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);
     for (const auto& [ino, s] : shard.slots) {
-      seq_records.push_back({s.seq, {ino, s.nr_read, s.secs, s.nanos, s.touched * kAccessBlock}});
+      AccessRecord r;
+      r.ino = ino;
+      r.nr_read = s.nr_read;
+      r.first_access_time_secs = s.secs;
+      r.first_access_time_nanos = s.nanos;
+      r.bytes_touched = s.touched * kAccessBlock;
+      r.ranges = BlockRuns(s.blocks);
+      seq_records.emplace_back(s.seq, std::move(r));
     }
   }
   std::sort(seq_records.begin(), seq_records.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<AccessRecord> out;
   out.reserve(seq_records.size());
-  for (auto& [seq, r] : seq_records) out.push_back(r);
+  for (auto& [seq, r] : seq_records) out.push_back(std::move(r));
   return out;
 }
 

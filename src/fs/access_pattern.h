@@ -24,6 +24,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -40,10 +41,19 @@ struct AccessRecord {
   // how much of the file the workload needed (ours; lets a prefetch list leave out large
   // files that are read only sparsely).
   uint64_t bytes_touched = 0;
+  // Which bytes those were: the touched blocks merged into maximal runs of consecutive
+  // blocks, each [offset, length] in bytes (multiples of kAccessBlock), in offset order. The
+  // last run may reach past the end of the file (its last block is partial): ClampRanges.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
 };
 
-// Granularity of AccessRecord::bytes_touched.
+// Granularity of AccessRecord::bytes_touched and ranges.
 inline constexpr uint64_t kAccessBlock = 64 << 10;
+
+// `ranges` (sorted and disjoint, as AccessRecord::ranges) cut to a file of `size` bytes: runs
+// starting at or past `size` are dropped and a run reaching past it ends at `size`.
+std::vector<std::pair<uint64_t, uint64_t>> ClampRanges(
+    std::vector<std::pair<uint64_t, uint64_t>> ranges, uint64_t size);
 
 class AccessRecorder {
  public:

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "format/rafs.h"
@@ -75,7 +76,11 @@ TEST(AccessRecorderTest, ConcurrentReadsAreAllCounted) {
   }
   EXPECT_EQ(total, static_cast<uint64_t>(kThreads) * kPerThread);
   // Each inode saw every block offset 0..63 (i % 64 cycles through all of them per inode).
-  for (const auto& r : s) EXPECT_EQ(r.bytes_touched, 64 * kAccessBlock) << r.ino;
+  for (const auto& r : s) {
+    EXPECT_EQ(r.bytes_touched, 64 * kAccessBlock) << r.ino;
+    ASSERT_EQ(r.ranges.size(), 1u) << r.ino;
+    EXPECT_EQ(r.ranges[0], std::make_pair(uint64_t{0}, 64 * kAccessBlock)) << r.ino;
+  }
 }
 
 TEST(AccessRecorderTest, BytesTouchedCountsDistinctBlocks) {
@@ -91,6 +96,52 @@ TEST(AccessRecorderTest, BytesTouchedCountsDistinctBlocks) {
   EXPECT_EQ(s[0].bytes_touched, 5 * kAccessBlock);
   EXPECT_EQ(s[0].nr_read, 5u);
   EXPECT_EQ(s[1].bytes_touched, 0u);
+}
+
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+
+TEST(AccessRecorderTest, RangesAreMergedRunsOfTouchedBlocks) {
+  constexpr uint64_t K = 1024;
+  AccessRecorder rec;
+  // Recorded out of order: 1 MiB + 5 (block 16), then 0..10 (block 0), 70K..80K (block 1),
+  // 130K (block 2), 12*64K-1 .. 12*64K+1 (blocks 11, 12), 10*64K (block 10).
+  rec.RecordRead(4, 1024 * K + 5, 100);
+  rec.RecordRead(4, 0, 10);
+  rec.RecordRead(4, 70 * K, 10 * K);
+  rec.RecordRead(4, 130 * K, 1);
+  rec.RecordRead(4, 12 * kAccessBlock - 1, 2);
+  rec.RecordRead(4, 10 * kAccessBlock, 1);
+  rec.RecordRead(4, 5 * kAccessBlock, 0);  // returned nothing: no block
+  // Another inode: one read spanning blocks 3..5 exactly, and one read ending at block 3's
+  // start (blocks 2 only), so the runs touch.
+  rec.RecordRead(8, 3 * kAccessBlock, 3 * kAccessBlock);
+  rec.RecordRead(8, 2 * kAccessBlock, kAccessBlock);
+  rec.RecordRead(9, 0, 0);  // counted, nothing touched
+  std::vector<AccessRecord> s = rec.Snapshot();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_EQ(s[0].ranges, (Ranges{{0, 192 * K}, {640 * K, 192 * K}, {1024 * K, 64 * K}}));
+  EXPECT_EQ(s[0].bytes_touched, 7 * kAccessBlock);
+  EXPECT_EQ(s[1].ranges, (Ranges{{2 * kAccessBlock, 4 * kAccessBlock}}));
+  EXPECT_EQ(s[1].bytes_touched, 4 * kAccessBlock);
+  EXPECT_TRUE(s[2].ranges.empty());
+  // The sum of the runs is bytes_touched.
+  for (const auto& r : s) {
+    uint64_t sum = 0;
+    for (const auto& [off, len] : r.ranges) sum += len;
+    EXPECT_EQ(sum, r.bytes_touched) << r.ino;
+  }
+}
+
+TEST(AccessRecorderTest, ClampRangesCutsAtTheFileSize) {
+  constexpr uint64_t K = 1024;
+  const Ranges r{{0, 192 * K}, {640 * K, 192 * K}};
+  EXPECT_EQ(ClampRanges(r, 1 << 20), r);  // within the file: unchanged
+  EXPECT_EQ(ClampRanges(r, 832 * K), r);  // ends exactly at EOF
+  EXPECT_EQ(ClampRanges(r, 700 * K), (Ranges{{0, 192 * K}, {640 * K, 60 * K}}));
+  EXPECT_EQ(ClampRanges(r, 640 * K), (Ranges{{0, 192 * K}}));  // run starting at EOF dropped
+  EXPECT_EQ(ClampRanges(r, 21), (Ranges{{0, 21}}));
+  EXPECT_EQ(ClampRanges(r, 0), Ranges{});
+  EXPECT_EQ(ClampRanges({}, 100), Ranges{});
 }
 
 // /bin/sh (ino 3), /usr/lib/libc.so (5), /usr/lib/x/deep (7), /usr/lib/x/hard = hardlink of

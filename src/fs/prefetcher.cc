@@ -204,8 +204,19 @@ void Prefetcher::Plan(const std::vector<std::string>& paths) {
   if (paths.empty()) {
     for (uint64_t id : view_->PrefetchIds()) ids.push_back(id);
   }
-  // The reference prefetches everything when the list is exactly the root.
-  if (ids.size() == 1 && ids[0] == view_->root_id()) all = true;
+  // The reference prefetches everything when the list is exactly the root. A separated
+  // prefetch blob supersedes that default: the image's own table of "/" (what nydusify
+  // writes when given no patterns) then means its prefetch blob, not the whole image.
+  if (ids.size() == 1 && ids[0] == view_->root_id()) {
+    if (any_separated && paths.empty()) {
+      LOG_INFO(
+          "prefetch: the image's prefetch table is \"/\"; its separated prefetch blob "
+          "is prefetched instead of the whole image (prefetch_all: true fetches it all)");
+      ids.clear();
+    } else {
+      all = true;
+    }
+  }
   for (uint64_t id : ids) collector.Add(id);
   phases.push_back(collector.TakePhase());
   if (all) {

@@ -13,7 +13,10 @@
 //      prefetch_files when non-empty, otherwise the image's own prefetch table
 //      (ImageView::PrefetchIds). A directory means every regular file below it.
 //   2. with prefetch_all — or when the list is exactly the root ("/"), as the reference
-//      does — every chunk of every file of the image, after the list.
+//      does — every chunk of every file of the image, after the list. Ours: when the image
+//      has a separated prefetch blob, an image table of exactly "/" (nydusify's default) is
+//      taken to mean that blob instead, so an optimized image does not pull everything
+//      behind its workload's data; prefetch_all or an explicit "/" list still do.
 // Chunks are deduplicated across phases (a chunk of phase 0 is not fetched again for the list),
 // grouped per blob in stored order and handed to ChunkReader::Warm in batches of about
 // `batch_size` bytes by `threads` workers, each batch one merged backend request where the

@@ -119,8 +119,9 @@ class CountingView : public meta::ImageView {
 // Blob 1 carries kBlobSeparatedPrefetch when `flag` is set.
 class PrefetcherTest : public ::testing::Test {
  protected:
-  void Build(bool flag) {
+  void Build(bool flag, std::vector<std::string> table = {}) {
     ImageBuilder b(format::kRafsVersionV5, 1);
+    b.image().prefetch = std::move(table);
     b.image().compressor = format::Compressor::kNone;
     b.image().digester = format::Digester::kBlake3;
     meta::Node* a = b.AddFile(b.root(), "a", 2, 3 * kChunk - 100);
@@ -331,6 +332,35 @@ TEST_F(PrefetcherTest, WithoutTheFlagOnlyTheListIsFetched) {
   std::vector<Request> want{{kPlainBlob, b0.compressed_offset, b0.compressed_size},
                             {kPlainBlob, b1.compressed_offset, b1.compressed_size}};
   EXPECT_EQ(backend_.requests(), want);
+}
+
+// nydusify's default table "/" means everything, except on an image with a separated
+// prefetch blob: there it means the blob. An explicit "/" (or prefetch_all) still means all.
+TEST_F(PrefetcherTest, DefaultRootTableMeansTheSeparatedBlob) {
+  Build(/*flag=*/true, {"/"});
+  PrefetchOptions opts;
+  opts.threads = 1;
+  Prefetcher::Stats s = Run(opts);
+  EXPECT_EQ(s.chunks, 4u);
+  EXPECT_EQ(backend_.requests(), (std::vector<Request>{{kSeparatedBlob, 0, blobs_[1].size()}}));
+}
+
+TEST_F(PrefetcherTest, ExplicitRootListStillMeansEverything) {
+  Build(/*flag=*/true, {"/"});
+  PrefetchOptions opts;
+  opts.threads = 1;
+  Prefetcher::Stats s = Run(opts, {"/"});
+  EXPECT_EQ(s.chunks, 7u);
+  ExpectWholeBlobOnce(backend_.requests(), 0);
+  ExpectWholeBlobOnce(backend_.requests(), 1);
+}
+
+TEST_F(PrefetcherTest, RootTableWithoutSeparatedBlobMeansEverything) {
+  Build(/*flag=*/false, {"/"});
+  PrefetchOptions opts;
+  opts.threads = 1;
+  Prefetcher::Stats s = Run(opts);
+  EXPECT_EQ(s.chunks, 7u);
 }
 
 TEST_F(PrefetcherTest, NothingFlaggedAndNoListFetchesNothingAndWalksNothing) {

@@ -89,6 +89,7 @@ std::string FeatureNames(uint32_t f) {
       {format::kBlobChunkInfoV2, "chunk-v2"},
       {format::kBlobInlinedFsMeta, "fs-meta"},
       {format::kBlobSeparate, "separate"},
+      {format::kBlobSeparatedPrefetch, "separated-prefetch"},  // ours; the reference omits it
       {format::kBlobHasTarHeader, "tar-header"},
       {format::kBlobHasToc, "toc"},
       {format::kBlobZran, "zran"},

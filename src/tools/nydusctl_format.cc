@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nydus::nydusctl {
@@ -239,20 +240,25 @@ std::string FormatInflight(const Json& ops) {
   return out;
 }
 
-std::string FormatAccessPattern(const Json& records, double min_coverage_pct, size_t* skipped,
-                                size_t* sparse) {
-  std::string out;
+namespace {
+
+// Calls fn(record, path) for each record of an access-pattern answer that belongs in a
+// prefetch list (see FormatAccessPattern), counting the others in *skipped / *sparse.
+// `line_list`: the path must fit on one line.
+template <typename Fn>
+void ForEachPrefetchRecord(const Json& records, double min_coverage_pct, bool line_list,
+                           size_t* skipped, size_t* sparse, Fn fn) {
   *skipped = 0;
   *sparse = 0;
-  if (!records.is_array()) return out;
+  if (!records.is_array()) return;
   for (const Json& r : records) {
-    const Json* p = r.is_object() && r.contains("path") ? &r["path"] : nullptr;
-    if (p == nullptr || !p->is_string()) {
+    const Json& p = At(r, "path");
+    if (!p.is_string()) {
       ++*skipped;
       continue;
     }
-    const std::string& path = p->get_ref<const std::string&>();
-    if (path.empty() || path[0] != '/' || path.find('\n') != std::string::npos) {
+    const std::string& path = p.get_ref<const std::string&>();
+    if (path.empty() || path[0] != '/' || (line_list && path.find('\n') != std::string::npos)) {
       ++*skipped;
       continue;
     }
@@ -263,9 +269,79 @@ std::string FormatAccessPattern(const Json& records, double min_coverage_pct, si
       ++*sparse;
       continue;
     }
-    out += path;
-    out += '\n';
+    fn(r, path);
   }
+}
+
+// The "ranges" of a prefetch-files entry for record `r`: null (the whole file) when the
+// record has no usable ranges (an older daemon, a mistyped field) or when they cover all of
+// its "size" bytes; otherwise its [offset, length] pairs, sorted, merged and cut at "size".
+Json PrefetchRanges(const Json& r) {
+  const Json& in = At(r, "ranges");
+  if (!in.is_array()) return Json(nullptr);
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // [begin, end)
+  for (const Json& e : in) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_number() || !e[1].is_number()) {
+      return Json(nullptr);
+    }
+    const uint64_t begin = U64(e[0]);
+    const uint64_t len = U64(e[1]);
+    if (len == 0) continue;
+    ranges.emplace_back(begin, len > UINT64_MAX - begin ? UINT64_MAX : begin + len);
+  }
+  const Json& size_field = At(r, "size");
+  const bool has_size = size_field.is_number();
+  const uint64_t size = U64(size_field);
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (auto [begin, end] : ranges) {
+    if (has_size) {
+      if (begin >= size) break;
+      end = std::min(end, size);
+    }
+    if (!merged.empty() && begin <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, end);
+    } else {
+      merged.emplace_back(begin, end);
+    }
+  }
+  if (has_size &&
+      (size == 0 || (merged.size() == 1 && merged[0].first == 0 && merged[0].second >= size))) {
+    return Json(nullptr);
+  }
+  Json out = Json::array();
+  for (const auto& [begin, end] : merged) out.push_back(Json::array({begin, end - begin}));
+  return out;
+}
+
+}  // namespace
+
+std::string FormatAccessPattern(const Json& records, double min_coverage_pct, size_t* skipped,
+                                size_t* sparse) {
+  std::string out;
+  ForEachPrefetchRecord(records, min_coverage_pct, /*line_list=*/true, skipped, sparse,
+                        [&out](const Json&, const std::string& path) {
+                          out += path;
+                          out += '\n';
+                        });
+  return out;
+}
+
+std::string FormatAccessPatternJson(const Json& records, double min_coverage_pct, size_t* skipped,
+                                    size_t* sparse) {
+  std::string out = R"({"version":"v1","files":[)";
+  bool first = true;
+  ForEachPrefetchRecord(records, min_coverage_pct, /*line_list=*/false, skipped, sparse,
+                        [&](const Json& r, const std::string& path) {
+                          Json file;
+                          file["path"] = path;
+                          file["ranges"] = PrefetchRanges(r);
+                          out += first ? "\n" : ",\n";
+                          // Strings of a parsed answer are valid UTF-8: nothing to replace.
+                          out += file.dump(-1, ' ', false, Json::error_handler_t::replace);
+                          first = false;
+                        });
+  out += first ? "]}\n" : "\n]}\n";
   return out;
 }
 

@@ -34,6 +34,14 @@ std::string FormatInflight(const Json& ops);
 inline constexpr uint64_t kWholeFileBytes = 1 << 20;  // one default chunk
 std::string FormatAccessPattern(const Json& records, double min_coverage_pct, size_t* skipped,
                                 size_t* sparse);
+// `access-pattern --format json`: the same files (the same filters and counts; a path with a
+// newline is kept) as the reference HEAD's prefetch-files JSON, the input of `nydus-image
+// optimize --prefetch-files`: {"version":"v1","files":[{"path":"/a","ranges":[[0,65536]]},
+// ...]}, one file per line. "ranges" are the records' [offset, length] pairs (sorted, merged,
+// cut at the file size); null — the whole file — when the file was read completely or the
+// record carries no ranges (an older daemon).
+std::string FormatAccessPatternJson(const Json& records, double min_coverage_pct, size_t* skipped,
+                                    size_t* sparse);
 
 // "/a b" → "%2Fa%20b"-style escaping of a query value (unreserved and '/' kept).
 std::string QueryEscape(const std::string& s);

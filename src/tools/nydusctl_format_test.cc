@@ -99,6 +99,57 @@ TEST(NydusctlFormatTest, AccessPatternLeavesOutSparselyReadLargeFiles) {
   EXPECT_EQ(sparse, 2u);
 }
 
+TEST(NydusctlFormatTest, AccessPatternJsonIsPrefetchFilesV1) {
+  Json recs = Json::parse(R"([
+    {"path":"/usr/bin/ls","size":100000,"bytes_touched":100000,"ranges":[[0,100000]]},
+    {"path":"/usr/lib/libc.so","size":2097152,"bytes_touched":131072,
+     "ranges":[[0,65536],[131072,65536]]},
+    {"path":"/old-daemon","size":5},
+    {"path":"","ranges":[]}, {"path":"rel","ranges":[]}, {"ranges":[[0,1]]},
+    {"path":"/unsorted","size":1048576,"ranges":[[655360,65536],[0,65536],[65536,65536]]},
+    {"path":"/past-eof","size":100000,"ranges":[[65536,65536],[196608,65536]]},
+    {"path":"/mistyped","size":100000,"ranges":[[0,"x"]]},
+    {"path":"/empty","size":0,"ranges":[]},
+    {"path":"/no-size","ranges":[[0,65536]]},
+    {"path":"/a\nb","size":10,"ranges":[[0,10]]}])");
+  size_t skipped = 99, sparse = 99;
+  const std::string out = FormatAccessPatternJson(recs, 0, &skipped, &sparse);
+  EXPECT_EQ(out, R"({"version":"v1","files":[
+{"path":"/usr/bin/ls","ranges":null},
+{"path":"/usr/lib/libc.so","ranges":[[0,65536],[131072,65536]]},
+{"path":"/old-daemon","ranges":null},
+{"path":"/unsorted","ranges":[[0,131072],[655360,65536]]},
+{"path":"/past-eof","ranges":[[65536,34464]]},
+{"path":"/mistyped","ranges":null},
+{"path":"/empty","ranges":null},
+{"path":"/no-size","ranges":[[0,65536]]},
+{"path":"/a\nb","ranges":null}
+]}
+)");
+  EXPECT_EQ(skipped, 3u);
+  EXPECT_EQ(sparse, 0u);
+  // It is one JSON document, in first-access order.
+  Json doc = Json::parse(out);
+  EXPECT_EQ(doc["version"], "v1");
+  ASSERT_EQ(doc["files"].size(), 9u);
+  EXPECT_EQ(doc["files"][8]["path"], "/a\nb");
+  // The plain list keeps its format (and leaves out the path with a newline).
+  EXPECT_EQ(FormatAccessPattern(recs, 0, &skipped, &sparse),
+            "/usr/bin/ls\n/usr/lib/libc.so\n/old-daemon\n/unsorted\n/past-eof\n/mistyped\n"
+            "/empty\n/no-size\n");
+  EXPECT_EQ(skipped, 4u);
+  // --min-coverage 50 leaves out the sparsely read libc.so (2 MiB, 128 KiB read).
+  Json doc50 = Json::parse(FormatAccessPatternJson(recs, 50, &skipped, &sparse));
+  EXPECT_EQ(sparse, 1u);
+  ASSERT_EQ(doc50["files"].size(), 8u);
+  EXPECT_EQ(doc50["files"][1]["path"], "/old-daemon");
+  // Nothing read: an empty list, still a valid document.
+  EXPECT_EQ(FormatAccessPatternJson(Json::array(), 0, &skipped, &sparse),
+            "{\"version\":\"v1\",\"files\":[]}\n");
+  EXPECT_EQ(FormatAccessPatternJson(Json(nullptr), 0, &skipped, &sparse),
+            "{\"version\":\"v1\",\"files\":[]}\n");
+}
+
 TEST(NydusctlFormatTest, HostileInputNeverCrashes) {
   for (const char* text : {"null", "[]", "3", R"({"version":7,"backend_collection":[1]})",
                            R"({"read_count":-5,"fop_hits":"x","read_latency_dist":{}})",
@@ -113,7 +164,18 @@ TEST(NydusctlFormatTest, HostileInputNeverCrashes) {
     (void)FormatInflight(j);
     size_t skipped = 0, sparse = 0;
     (void)FormatAccessPattern(j, 50, &skipped, &sparse);
+    (void)FormatAccessPatternJson(j, 50, &skipped, &sparse);
   }
+  // Ranges past 2^64, negative or fractional: never crash, always one JSON document.
+  Json hostile = Json::parse(R"([{"path":"/h","size":1e300,"ranges":[[1.8e19,1.8e19],[-5,-5],
+    [0.5,2.5],[18446744073709551615,18446744073709551615]]},
+    {"path":"/i","ranges":[[18446744073709551615,18446744073709551615],[0]]},
+    {"path":"/j","ranges":{"a":1}}])");
+  size_t skipped = 0, sparse = 0;
+  Json doc = Json::parse(FormatAccessPatternJson(hostile, 0, &skipped, &sparse));
+  EXPECT_EQ(doc["files"].size(), 3u);
+  EXPECT_TRUE(doc["files"][1]["ranges"].is_null());  // [0] is not a pair
+  EXPECT_TRUE(doc["files"][2]["ranges"].is_null());
   EXPECT_EQ(QueryEscape("/mnt/a b&c"), "/mnt/a%20b%26c");
 }
 

@@ -7,12 +7,16 @@
 //   nydusctl -S SOCK mount -s SOURCE -c CONFIG_FILE -m MOUNTPOINT [-t rafs|passthrough_fs]
 //   nydusctl -S SOCK umount MOUNTPOINT
 //   nydusctl -S SOCK [-r] access-pattern [--id MOUNTPOINT] [--min-coverage PCT]
+//            [--format list|json]
 //
 // `access-pattern` is ours: the files the mount has read (rafs config access_pattern: true),
 // in first-access order, one path per line — a prefetch list for `nydusify convert
 // --prefetch-patterns` or `nydusd --prefetch-files`; --min-coverage leaves out files over
-// 1 MiB of which less than PCT percent was read (a prefetch list names whole files); -r
-// prints GET /api/v1/metrics/pattern.
+// 1 MiB of which less than PCT percent was read (a prefetch list names whole files);
+// --format json prints the same files with the byte ranges read, in 64 KiB blocks, as the
+// reference's prefetch-files JSON ({"version":"v1","files":[{"path":..,"ranges":[[offset,
+// length],..] or null for a file read whole}]}, for `nydus-image optimize --prefetch-files`);
+// -r prints GET /api/v1/metrics/pattern.
 //
 // Differences from the reference: `-t` defaults to rafs (required there), `metrics inflight` is
 // an addition, and human output prints strings without JSON quotes. `-r` prints the daemon's
@@ -226,6 +230,12 @@ int main(int argc, char** argv) {
   pattern->add_option("--min-coverage", min_coverage,
                       "leave out files over 1 MiB of which reads touched less than PCT percent")
       ->check(CLI::Range(0.0, 100.0));
+  std::string pattern_format = "list";
+  pattern
+      ->add_option("--format", pattern_format,
+                   "list: one path per line; json: prefetch-files JSON with the byte ranges read")
+      ->default_str("list")
+      ->check(CLI::IsMember({"list", "json"}));
   CLI11_PARSE(app, argc, argv);
 
   Client client(sock);
@@ -272,7 +282,9 @@ int main(int argc, char** argv) {
           "its rafs config"));
     }
     size_t skipped = 0, sparse = 0;
-    Print(nydus::nydusctl::FormatAccessPattern(*r, min_coverage, &skipped, &sparse));
+    Print(pattern_format == "json"
+              ? nydus::nydusctl::FormatAccessPatternJson(*r, min_coverage, &skipped, &sparse)
+              : nydus::nydusctl::FormatAccessPattern(*r, min_coverage, &skipped, &sparse));
     if (skipped > 0) {
       std::fprintf(stderr, "warning: %zu record(s) without a usable path left out\n", skipped);
     }
