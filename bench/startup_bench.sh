@@ -2,7 +2,7 @@
 # bench/startup_bench.sh — container start-up time: lazy Nydus vs a full OCI pull over a slow
 # link (issue 6). One command, as root:
 #
-#   bench/startup_bench.sh            (RUNS=5 IMAGES="python node" MODES="oci lazy prefetch")
+#   bench/startup_bench.sh  (RUNS=5 IMAGES="python node" MODES="oci lazy prefetch optimized")
 #
 # Setup (cached between invocations in $BENCH_OUT; REFRESH=1 redoes it):
 #   - python:bookworm and node:bookworm from the testbed (tests/tools/make-images.sh, cached as
@@ -34,6 +34,10 @@
 #             proxy, blobcache, no prefetch) + overlayfs (FUSE lower) + runc run
 #   prefetch  the same with <image>:nydus-prefetch and fs_prefetch enabled (the bootstrap's
 #             prefetch table = the recorded list)
+#   optimized the same with <image>:nydus-optimized and fs_prefetch enabled: `nydusify
+#             optimize` of <image>:nydus with the recorded ranges (`nydusctl access-pattern
+#             --format json`): the chunks read, in first-access order, in one extra blob
+#             that nydusd fetches first and whole
 # Per run: seconds, registry requests and bytes (proxy counters) at the workload's end, and for
 # Nydus also after the daemon went quiet (prefetch finished). RUNS (default 5) runs per cell,
 # modes interleaved; p50/p95 reported.
@@ -62,7 +66,7 @@ NYDUSIFY=${NYDUSIFY:-$BUILD/src/tools/nydusify}
 NYDUSCTL=${NYDUSCTL:-$BUILD/src/tools/nydusctl}
 RUNS=${RUNS:-5}
 IMAGES=${IMAGES:-python node}
-MODES=${MODES:-oci lazy prefetch}
+MODES=${MODES:-oci lazy prefetch optimized}
 RATE_MBIT=${RATE_MBIT:-100}
 DELAY_MS=${DELAY_MS:-10}
 OUT=${BENCH_OUT:-/var/tmp/nydus-startup}
@@ -289,9 +293,11 @@ run_workload() {
 api() { curl -sf --max-time 20 --unix-socket "$1" "http://localhost$2"; }
 
 # ------------------------------------------------------------------ record ("optimize")
+has_mode() { case " $MODES " in *" $1 "*) return 0 ;; esac; return 1; }
 for img in $IMAGES; do
-  [ -f "$OUT/stamps/$img.prefetch" ] && continue
-  case " $MODES " in *" prefetch "*) ;; *) continue ;; esac
+  [ -f "$OUT/patterns/$img.list" ] && [ -f "$OUT/patterns/$img.v1.json" ] && continue
+  { has_mode prefetch && [ ! -f "$OUT/stamps/$img.prefetch" ]; } ||
+    { has_mode optimized && [ ! -f "$OUT/stamps/$img.optimized" ]; } || continue
   say "record: $img:nydus with access_pattern, every $img workload once"
   R=$OUT/record-$img
   cleanup_run "$R"; rm -rf "$R"; mkdir -p "$R"
@@ -306,9 +312,15 @@ for img in $IMAGES; do
   done
   "$NYDUSCTL" -S "$R/api.sock" access-pattern --min-coverage "$MIN_COVERAGE" >"$OUT/patterns/$img.list.tmp"
   "$NYDUSCTL" -S "$R/api.sock" -r access-pattern >"$OUT/patterns/$img.json"
+  # ranges of every file read, for nydusify optimize (no coverage filter: ranges keep a
+  # sparsely read file's share small)
+  "$NYDUSCTL" -S "$R/api.sock" access-pattern --format json >"$OUT/patterns/$img.v1.json"
   mv "$OUT/patterns/$img.list.tmp" "$OUT/patterns/$img.list"
-  say "  $(wc -l <"$OUT/patterns/$img.list") files recorded -> $OUT/patterns/$img.list"
+  say "  $(wc -l <"$OUT/patterns/$img.list") files recorded -> $OUT/patterns/$img.list, $img.v1.json"
   cleanup_run "$R"; rm -rf "$R"
+done
+for img in $IMAGES; do
+  has_mode prefetch && [ ! -f "$OUT/stamps/$img.prefetch" ] || continue
   say "nydusify convert --prefetch-patterns < $img.list -> $img:nydus-prefetch"
   (cd "$OUT" && "$NYDUSIFY" convert --source "$UP/$img:bookworm" --target "$UP/$img:nydus-prefetch" \
     --source-insecure --target-insecure --work-dir "$OUT/convert-$img-pf" $CHUNK_ARGS --prefetch-patterns \
@@ -316,6 +328,16 @@ for img in $IMAGES; do
     { tail -20 "$OUT/logs/convert-$img-prefetch.log" >&2; die "convert --prefetch-patterns failed"; }
   rm -rf "$OUT/convert-$img-pf"
   touch "$OUT/stamps/$img.prefetch"
+done
+for img in $IMAGES; do
+  has_mode optimized && [ ! -f "$OUT/stamps/$img.optimized" ] || continue
+  say "nydusify optimize --prefetch-files $img.v1.json: $img:nydus -> $img:nydus-optimized"
+  (cd "$OUT" && "$NYDUSIFY" optimize --source "$UP/$img:nydus" --target "$UP/$img:nydus-optimized" \
+    --source-insecure --target-insecure --work-dir "$OUT/optimize-$img" \
+    --prefetch-files "$OUT/patterns/$img.v1.json" >"$OUT/logs/optimize-$img.log" 2>&1) ||
+    { tail -20 "$OUT/logs/optimize-$img.log" >&2; die "nydusify optimize failed"; }
+  rm -rf "$OUT/optimize-$img"
+  touch "$OUT/stamps/$img.optimized"
 done
 
 # image sizes (what a full pull downloads) for the report
@@ -326,7 +348,7 @@ out, host, fetch, imgs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 res = {}
 for img in imgs:
     res[img] = {}
-    for tag in ("bookworm", "nydus", "nydus-prefetch"):
+    for tag in ("bookworm", "nydus", "nydus-prefetch", "nydus-optimized"):
         r = subprocess.run([sys.executable, fetch, "size", host, img, tag], capture_output=True, text=True)
         if r.returncode == 0:
             b, n = r.stdout.split()
@@ -365,6 +387,7 @@ one_run() {
       ;;
     lazy) nydusd_up "$d" "$PROXY" "$img" nydus false false; overlay_up "$d" ;;
     prefetch) nydusd_up "$d" "$PROXY" "$img" nydus-prefetch true false; overlay_up "$d" ;;
+    optimized) nydusd_up "$d" "$PROXY" "$img" nydus-optimized true false; overlay_up "$d" ;;
   esac
   T_READY=$(now_ns)
   run_workload "$d/bundle" "$id" "$wexpect" || die "$img/$wname ($mode, run $run) failed"

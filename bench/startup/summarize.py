@@ -14,8 +14,9 @@ import json
 import sys
 from collections import OrderedDict
 
-MODES = ["oci", "lazy", "prefetch"]
-MODE_LABEL = {"oci": "OCI (skopeo+umoci)", "lazy": "Nydus lazy", "prefetch": "Nydus + prefetch list"}
+MODES = ["oci", "lazy", "prefetch", "optimized"]
+MODE_LABEL = {"oci": "OCI (skopeo+umoci)", "lazy": "Nydus lazy", "prefetch": "Nydus + prefetch list",
+              "optimized": "Nydus optimized (prefetch blob)"}
 MiB = 1 << 20
 
 
@@ -87,7 +88,7 @@ def main():
         modes = [m for m in MODES if any(m in cells[g] for g in groups)]
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
         width = 0.8 / max(1, len(modes))
-        colors = {"oci": "#999999", "lazy": "#1f77b4", "prefetch": "#2ca02c"}
+        colors = {"oci": "#999999", "lazy": "#1f77b4", "prefetch": "#2ca02c", "optimized": "#d62728"}
         for i, m in enumerate(modes):
             xs, p50s, errs, mibs = [], [], [], []
             for gi, g in enumerate(groups):

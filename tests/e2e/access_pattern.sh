@@ -27,35 +27,17 @@ find_nydusctl
 phase "tree: a few files, one hardlinked deeper, one large file never read"
 T=$E2E_TMP/tree
 mkdir -p "$T/app/lib" "$T/app/cold" "$T/usr/lib/x"
-python3 - "$T" <<'PYEOF'
-import hashlib, os, sys
-t = sys.argv[1]
-def rand(path, size, seed):
-    with open(path, "wb") as f:
-        i = 0
-        while size > 0:
-            n = min(size, 1 << 20)
-            f.write(hashlib.shake_256(f"{seed}:{i}".encode()).digest(n))
-            size -= n; i += 1
-rand(f"{t}/app/lib/c.so", 1 << 20, "c")
-rand(f"{t}/app/b.bin", 2 << 20, "b")
-rand(f"{t}/app/cold/big.bin", 8 << 20, "big")
-open(f"{t}/app/a.txt", "w").write("hello access pattern\n")
-open(f"{t}/app/unread.txt", "w").write("never read\n")
-os.link(f"{t}/app/lib/c.so", f"{t}/usr/lib/x/tool")
-PYEOF
+rand_files "$T" app/lib/c.so:1048576:c app/b.bin:2097152:b app/cold/big.bin:8388608:big
+echo "hello access pattern" >"$T/app/a.txt"
+echo "never read" >"$T/app/unread.txt"
+ln "$T/app/lib/c.so" "$T/usr/lib/x/tool"
 nydus_create "$E2E_TMP/tree.boot" "$E2E_TMP/blobs" -v 6 "$T"
 
-# config FILE BLOBDIR CACHEDIR ACCESS_PATTERN PREFETCH: nydusd_lib.sh's localfs.json
-config() { CACHE_DIR=$3 ACCESS_PATTERN=$4 PREFETCH=$5 localfs_config "$1" "$2"; }
-backend_bytes() {
-  api_get "$1" /api/v1/metrics/backend | python3 -c 'import json,sys; print(json.load(sys.stdin)["read_amount_total"])'
-}
 
 phase "record: read c.so, a.txt, b.bin; stat big.bin"
 MNT=$E2E_TMP/mnt
 SOCK=$E2E_TMP/api.sock
-config "$E2E_TMP/record.json" "$E2E_TMP/blobs" "$E2E_TMP/cache-record" true false
+pattern_config "$E2E_TMP/record.json" "$E2E_TMP/blobs" "$E2E_TMP/cache-record" true false
 nydusd_start record "$MNT" "$E2E_TMP/tree.boot" "$E2E_TMP/record.json" --apisock "$SOCK"
 cmp "$MNT/app/lib/c.so" "$T/app/lib/c.so" || fail "c.so differs"
 cat "$MNT/app/a.txt" >/dev/null
@@ -106,16 +88,9 @@ echo "  \$ $NYDUS_IMAGE create -B tree-pf.boot -D blobs-pf -v 6 --prefetch-polic
 "$NYDUS_IMAGE" create -B "$E2E_TMP/tree-pf.boot" -D "$E2E_TMP/blobs-pf" -v 6 \
   --prefetch-policy fs "$T" <"$E2E_TMP/list" >"$E2E_TMP/logs/create-pf.log" 2>&1 ||
   { tail -20 "$E2E_TMP/logs/create-pf.log"; fail "nydus-image create --prefetch-policy fs failed"; }
-config "$E2E_TMP/pf.json" "$E2E_TMP/blobs-pf" "$E2E_TMP/cache-pf" false true
+pattern_config "$E2E_TMP/pf.json" "$E2E_TMP/blobs-pf" "$E2E_TMP/cache-pf" false true
 nydusd_start prefetch "$MNT" "$E2E_TMP/tree-pf.boot" "$E2E_TMP/pf.json" --apisock "$SOCK"
-done_pf=0
-for _ in $(seq 200); do
-  api_get "$SOCK" /api/v1/metrics/blobcache >"$E2E_TMP/blobcache.json"
-  done_pf=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(1 if c["prefetch_end_time_secs"] else 0)' "$E2E_TMP/blobcache.json")
-  [ "$done_pf" = 1 ] && break
-  sleep 0.1
-done
-[ "$done_pf" = 1 ] || fail "prefetch did not finish within 20 s: $(cat "$E2E_TMP/blobcache.json")"
+wait_prefetch "$SOCK"
 B1=$(backend_bytes "$SOCK")
 PF=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["prefetch_data_amount"])' "$E2E_TMP/blobcache.json")
 log "   prefetched $PF bytes, backend read $B1 bytes before any read"

@@ -97,6 +97,45 @@ nydusd_start() {
   log "   nydusd $name (pid $pid) mounted $mnt as $(mounted_type "$mnt") in $(fmt_ms "$(elapsed_ms "$t0")")"
 }
 
+# rand_files DIR PATH:SIZE:SEED...: files of deterministic pseudo-random (incompressible) bytes
+rand_files() {
+  python3 - "$@" <<'PYEOF'
+import hashlib, os, sys
+root = sys.argv[1]
+for spec in sys.argv[2:]:
+    path, size, seed = spec.rsplit(":", 2)
+    size = int(size)
+    os.makedirs(os.path.dirname(f"{root}/{path}"), exist_ok=True)
+    with open(f"{root}/{path}", "wb") as f:
+        i = 0
+        while size > 0:
+            n = min(size, 1 << 20)
+            f.write(hashlib.shake_256(f"{seed}:{i}".encode()).digest(n))
+            size -= n; i += 1
+PYEOF
+}
+
+# pattern_config FILE BLOBDIR CACHEDIR ACCESS_PATTERN PREFETCH: localfs_config with those knobs
+pattern_config() { CACHE_DIR=$3 ACCESS_PATTERN=$4 PREFETCH=$5 localfs_config "$1" "$2"; }
+
+# backend_bytes SOCK: bytes the daemon has read from its backend
+backend_bytes() {
+  api_get "$1" /api/v1/metrics/backend | python3 -c 'import json,sys; print(json.load(sys.stdin)["read_amount_total"])'
+}
+
+# wait_prefetch SOCK: waits (20 s at most) until the daemon's prefetch finished; the blobcache
+# metrics are left in $E2E_TMP/blobcache.json.
+wait_prefetch() {
+  local done_pf=0
+  for _ in $(seq 200); do
+    api_get "$1" /api/v1/metrics/blobcache >"$E2E_TMP/blobcache.json"
+    done_pf=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(1 if c["prefetch_end_time_secs"] else 0)' "$E2E_TMP/blobcache.json")
+    [ "$done_pf" = 1 ] && return 0
+    sleep 0.1
+  done
+  fail "prefetch did not finish within 20 s: $(cat "$E2E_TMP/blobcache.json")"
+}
+
 # find_nydusctl: sets NYDUSCTL or fails
 find_nydusctl() { find_tool nydusctl NYDUSCTL; }
 

@@ -28,29 +28,11 @@ find_nydusctl
 phase "tree: c.so (1 MiB, hardlinked), b.bin (4 MiB, read in two places), big.bin (8 MiB, cold)"
 T=$E2E_TMP/tree
 mkdir -p "$T/app/lib" "$T/app/cold" "$T/usr/lib/x"
-python3 - "$T" <<'PYEOF'
-import hashlib, os, sys
-t = sys.argv[1]
-def rand(path, size, seed):
-    with open(path, "wb") as f:
-        i = 0
-        while size > 0:
-            n = min(size, 1 << 20)
-            f.write(hashlib.shake_256(f"{seed}:{i}".encode()).digest(n))
-            size -= n; i += 1
-rand(f"{t}/app/lib/c.so", 1 << 20, "c")
-rand(f"{t}/app/b.bin", 4 << 20, "b")
-rand(f"{t}/app/cold/big.bin", 8 << 20, "big")
-open(f"{t}/app/a.txt", "w").write("hello optimize\n")
-os.link(f"{t}/app/lib/c.so", f"{t}/usr/lib/x/tool")
-PYEOF
+rand_files "$T" app/lib/c.so:1048576:c app/b.bin:4194304:b app/cold/big.bin:8388608:big
+echo "hello optimize" >"$T/app/a.txt"
+ln "$T/app/lib/c.so" "$T/usr/lib/x/tool"
 nydus_create "$E2E_TMP/tree.boot" "$E2E_TMP/blobs" -v 6 --chunk-size 0x10000 "$T"
 
-# config FILE BLOBDIR CACHEDIR ACCESS_PATTERN PREFETCH: nydusd_lib.sh's localfs.json
-config() { CACHE_DIR=$3 ACCESS_PATTERN=$4 PREFETCH=$5 localfs_config "$1" "$2"; }
-backend_bytes() {
-  api_get "$1" /api/v1/metrics/backend | python3 -c 'import json,sys; print(json.load(sys.stdin)["read_amount_total"])'
-}
 # read_workload MNT: what the recorded run reads (direct I/O: no kernel readahead beyond it)
 read_workload() {
   cat "$1/app/lib/c.so" "$1/app/a.txt" >/dev/null
@@ -61,7 +43,7 @@ read_workload() {
 phase "record, then nydusctl access-pattern --format json"
 MNT=$E2E_TMP/mnt
 SOCK=$E2E_TMP/api.sock
-config "$E2E_TMP/record.json" "$E2E_TMP/blobs" "$E2E_TMP/cache-record" true false
+pattern_config "$E2E_TMP/record.json" "$E2E_TMP/blobs" "$E2E_TMP/cache-record" true false
 nydusd_start record "$MNT" "$E2E_TMP/tree.boot" "$E2E_TMP/record.json" --apisock "$SOCK"
 read_workload "$MNT"
 "$NYDUSCTL" -S "$SOCK" access-pattern --format json >"$E2E_TMP/list.json" ||
@@ -116,16 +98,9 @@ verify_tree --no-root "$T" "$E2E_TMP/opt.mnt"
 erofs_umount "$E2E_TMP/opt.mnt"
 
 phase "nydusd + fs_prefetch: the prefetch blob first; the workload then reads 0 backend bytes"
-config "$E2E_TMP/pf.json" "$E2E_TMP/blobs" "$E2E_TMP/cache-pf" false true
+pattern_config "$E2E_TMP/pf.json" "$E2E_TMP/blobs" "$E2E_TMP/cache-pf" false true
 nydusd_start optimized "$MNT" "$E2E_TMP/opt.boot" "$E2E_TMP/pf.json" --apisock "$SOCK"
-done_pf=0
-for _ in $(seq 200); do
-  api_get "$SOCK" /api/v1/metrics/blobcache >"$E2E_TMP/blobcache.json"
-  done_pf=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(1 if c["prefetch_end_time_secs"] else 0)' "$E2E_TMP/blobcache.json")
-  [ "$done_pf" = 1 ] && break
-  sleep 0.1
-done
-[ "$done_pf" = 1 ] || fail "prefetch did not finish within 20 s: $(cat "$E2E_TMP/blobcache.json")"
+wait_prefetch "$SOCK"
 grep -q "prefetch: separated prefetch blob" "${NYDUSD_LOG[$MNT]}" ||
   fail "nydusd did not prefetch the separated blob: $(grep prefetch "${NYDUSD_LOG[$MNT]}")"
 B1=$(backend_bytes "$SOCK")
