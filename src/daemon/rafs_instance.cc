@@ -15,8 +15,7 @@ namespace {
 
 bool IsFileCache(const std::string& type) { return type == "blobcache" || type == "filecache"; }
 
-Result<std::unique_ptr<storage::BlobBackend>> NewBackend(const DaemonConfig& config,
-                                                         const meta::Image& image) {
+Result<std::unique_ptr<storage::BlobBackend>> NewBackend(const DaemonConfig& config) {
   const BackendConfig& b = *config.backend;
   if (b.type == "localfs") {
     const LocalfsBackendConfig& l = b.localfs;
@@ -25,14 +24,7 @@ Result<std::unique_ptr<storage::BlobBackend>> NewBackend(const DaemonConfig& con
   // registry
   const std::string where =
       config.format == ConfigFormat::kJsonV1 ? "device.backend.config" : "backend.registry";
-  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobBackend> backend,
-                   registry::NewRegistryBackend(b.raw, where));
-  // Wrong credentials or an unreachable registry fail the mount, not the first read.
-  if (!image.blobs.empty()) {
-    auto* reg = dynamic_cast<registry::RegistryBackend*>(backend.get());
-    if (reg != nullptr) RETURN_IF_ERROR(reg->CheckAccess(image.blobs.front().blob_id));
-  }
-  return backend;
+  return registry::NewRegistryBackend(b.raw, where);
 }
 
 // The prefetch settings in effect: rafs.prefetch (v1 fs_prefetch), else cache.prefetch.
@@ -127,7 +119,10 @@ Result<std::shared_ptr<RafsInstance>> RafsInstance::Create(
   RETURN_IF_ERROR(CheckConfigForImage(config, header));
   for (const std::string& line : UnimplementedSettings(config)) LOG_WARN("config: {}", line);
 
-  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobBackend> backend, NewBackend(config, header));
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobBackend> backend, NewBackend(config));
+  // Wrong credentials or an unreachable registry fail the mount, not the first read, unless
+  // the blob cache already holds every chunk (a warm start needs no registry).
+  auto* registry_backend = dynamic_cast<registry::RegistryBackend*>(backend.get());
   inst->backend_ = std::make_unique<MeteredBackend>(std::move(backend));
 
   storage::ChunkReaderOptions ropts;
@@ -145,6 +140,13 @@ Result<std::shared_ptr<RafsInstance>> RafsInstance::Create(
     ropts.cache_compressed = config.cache->compressed;
   }
   inst->reader_ = std::make_unique<storage::ChunkReader>(header, inst->backend_.get(), ropts);
+  if (registry_backend != nullptr && !header.blobs.empty()) {
+    if (!inst->work_dir_.empty() && inst->ReadyCacheFiles().ok()) {
+      LOG_INFO("registry access not checked: the blob cache holds every chunk of the image");
+    } else {
+      RETURN_IF_ERROR(registry_backend->CheckAccess(header.blobs.front().blob_id));
+    }
+  }
   fs::RafsFsOptions fs_opts;
   fs_opts.enable_xattr = config.rafs->enable_xattr;
   fs_opts.access_pattern = config.rafs->access_pattern;
@@ -226,7 +228,19 @@ Result<std::vector<std::string>> RafsInstance::KernelDevices() {
   if (config_.ChunkValidationEnabled()) {
     return Status::NotSupported("chunk digests are validated, which the kernel would not do");
   }
-  return reader_->CompleteCacheFiles();
+  return ReadyCacheFiles();
+}
+
+Result<std::vector<std::string>> RafsInstance::ReadyCacheFiles() {
+  Result<std::vector<std::string>> complete = reader_->CompleteCacheFiles();
+  if (complete.ok() || complete.status().code() != StatusCode::kNotFound) return complete;
+  bool all_ready = true;
+  RETURN_IF_ERROR(meta::VisitChunks(*view_, [&](const meta::ChunkInfo& c) {
+    all_ready = reader_->IsReady(c);
+    return all_ready;
+  }));
+  if (!all_ready) return complete.status();
+  return reader_->CacheDataFiles();
 }
 
 Json RafsInstance::ConfigJson() const {

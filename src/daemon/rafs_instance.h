@@ -64,9 +64,16 @@ class RafsInstance : public std::enable_shared_from_this<RafsInstance> {
   void FillBlobcacheMetrics(BlobcacheMetrics* out) const;
   // The blob cache data files to mount this image with the kernel's EROFS as its devices
   // (daemon/kernel_mount.h), in blob table order: for RAFS v6, chunk digests not validated
-  // (the kernel does not check them) and every chunk of every blob in the cache,
-  // uncompressed. Otherwise why not (NotSupported, or NotFound naming a blob not complete).
+  // (the kernel does not check them) and every chunk the image's files reference in the
+  // cache, uncompressed (ReadyCacheFiles). Otherwise why not (NotSupported, or NotFound
+  // naming a blob not complete).
   Result<std::vector<std::string>> KernelDevices();
+  // The blob cache data files when the cache can serve every byte of every file without the
+  // backend: each blob complete, or at least every chunk a file references ready (a layered
+  // image's lower blobs keep data of files that upper layers deleted, which nothing reads).
+  // NotFound naming a blob not complete otherwise; NotSupported without an uncompressed
+  // blob cache.
+  Result<std::vector<std::string>> ReadyCacheFiles();
 
   // The configuration as JSON with credentials replaced by "<redacted>".
   Json ConfigJson() const;

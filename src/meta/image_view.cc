@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <unordered_set>
+#include <vector>
+
 #include "base/file_util.h"
 #include "format/rafs.h"
 #include "format/v6.h"
@@ -37,6 +40,33 @@ Result<std::shared_ptr<const ImageView>> OpenImageView(const std::string& path, 
   ASSIGN_OR_RETURN(std::shared_ptr<const TreeImageView> view,
                    TreeImageView::Create(std::make_shared<const Image>(std::move(image))));
   return std::shared_ptr<const ImageView>(std::move(view));
+}
+
+Status VisitChunks(const ImageView& view, const std::function<bool(const ChunkInfo&)>& fn) {
+  std::unordered_set<uint64_t> seen;
+  std::vector<uint64_t> stack{view.root_id()};
+  std::vector<ChunkInfo> chunks;
+  while (!stack.empty()) {
+    const uint64_t id = stack.back();
+    stack.pop_back();
+    if (!seen.insert(id).second) continue;
+    ASSIGN_OR_RETURN(InodeAttrs attrs, view.GetInode(id));
+    if (attrs.IsDir()) {
+      RETURN_IF_ERROR(
+          view.ReadDir(id, 0, [&](std::string_view name, uint64_t child, uint32_t, uint64_t) {
+            if (name != "." && name != "..") stack.push_back(child);
+            return true;
+          }));
+      continue;
+    }
+    if (!attrs.IsReg() || attrs.size == 0) continue;
+    chunks.clear();
+    RETURN_IF_ERROR(view.Chunks(id, 0, attrs.size, &chunks));
+    for (const ChunkInfo& c : chunks) {
+      if (!fn(c)) return Status::OK();
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace nydus::meta

@@ -107,4 +107,9 @@ class ImageView {
 // and tables.
 Result<std::shared_ptr<const ImageView>> OpenImageView(const std::string& path, bool direct);
 
+// Calls `fn` with every chunk of every regular file of the image (each inode once, hardlinks
+// included), depth first from the root, until `fn` returns false. Errors of the walk (a
+// corrupt directory or chunk table) pass through.
+Status VisitChunks(const ImageView& view, const std::function<bool(const ChunkInfo&)>& fn);
+
 }  // namespace nydus::meta

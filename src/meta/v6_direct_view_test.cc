@@ -164,6 +164,31 @@ TEST_F(V6DirectViewTest, AgreesWithTreeViewEverywhere) {
   EXPECT_GT(chunks_checked, 100u);
 }
 
+// VisitChunks sees each inode's chunks once (hardlinks too), the same on both views, and
+// stops when asked.
+TEST_F(V6DirectViewTest, VisitChunksSeesEveryReferencedChunkOnce) {
+  std::multiset<std::pair<uint32_t, uint32_t>> want;
+  std::set<const Inode*> inodes;
+  WalkTree(*image_->root, [&](const Node& n, const std::string&) {
+    if (!n.inode->IsReg() || !inodes.insert(n.inode.get()).second) return true;
+    for (const ChunkInfo& c : n.inode->chunks) want.insert({c.blob_index, c.index});
+    return true;
+  });
+  ASSERT_GT(want.size(), 1u);
+  for (const ImageView* v :
+       {static_cast<const ImageView*>(tree_.get()), static_cast<const ImageView*>(direct_.get())}) {
+    std::multiset<std::pair<uint32_t, uint32_t>> got;
+    ASSERT_OK(VisitChunks(*v, [&](const ChunkInfo& c) {
+      got.insert({c.blob_index, c.index});
+      return true;
+    }));
+    EXPECT_EQ(got, want);
+    size_t calls = 0;
+    ASSERT_OK(VisitChunks(*v, [&](const ChunkInfo&) { return ++calls < 2; }));
+    EXPECT_EQ(calls, 2u);
+  }
+}
+
 TEST_F(V6DirectViewTest, ErrorCodes) {
   const uint64_t file = NidOf("/small.txt"), dir = NidOf("/dir"), link = NidOf("/sym-short");
   std::vector<ChunkInfo> chunks;

@@ -239,15 +239,25 @@ Status BlobCache::Warm(std::span<const meta::ChunkInfo> chunks, uint64_t merge_s
 }
 
 Result<std::vector<std::string>> BlobCache::CompleteDataFiles() {
+  ASSIGN_OR_RETURN(std::vector<std::string> paths, DataFiles());
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    const BlobCacheFile* file = GetFile(i);
+    if (file->ready_count() != file->chunk_count()) {
+      return Status::NotFound("blob " + image_.blobs[i].blob_id + ": " +
+                              std::to_string(file->ready_count()) + " of " +
+                              std::to_string(file->chunk_count()) + " chunks cached");
+    }
+  }
+  return paths;
+}
+
+Result<std::vector<std::string>> BlobCache::DataFiles() {
   if (opts_.raw) return Status::NotSupported("blob cache keeps compressed data (cache.compressed)");
   std::vector<std::string> paths;
   for (uint32_t i = 0; i < slots_.size(); ++i) {
-    const meta::BlobInfo& blob = image_.blobs[i];
-    BlobCacheFile* file = GetFile(i);
-    if (file == nullptr) return Status::NotSupported("blob " + blob.blob_id + " is not cached");
-    if (file->ready_count() != file->chunk_count()) {
-      return Status::NotFound("blob " + blob.blob_id + ": " + std::to_string(file->ready_count()) +
-                              " of " + std::to_string(file->chunk_count()) + " chunks cached");
+    const BlobCacheFile* file = GetFile(i);
+    if (file == nullptr) {
+      return Status::NotSupported("blob " + image_.blobs[i].blob_id + " is not cached");
     }
     paths.push_back(file->data_path());
   }

@@ -76,6 +76,9 @@ class BlobCache {
   // kernel's EROFS can read them as the image's devices). NotFound naming the first blob that
   // is not complete; NotSupported for the raw layout or a blob the cache cannot hold.
   Result<std::vector<std::string>> CompleteDataFiles();
+  // The data files of every blob, in blob table order, whatever they hold (opened or created
+  // as a read would). NotSupported as above.
+  Result<std::vector<std::string>> DataFiles();
 
   // The fast path for a complete cache: copies bytes [offset_in_chunk, +out.size()) of
   // `chunk` straight from the cache file into `out`, when the chunk is ready there in the

@@ -63,7 +63,6 @@ Result<Bytes> BlobChunkSource::Fetch(const meta::ChunkInfo& chunk) {
 Result<ChunkLocation> BlobChunkSource::Locate(const meta::ChunkInfo& chunk) {
   RETURN_IF_ERROR(CheckDescriptor(chunk));
   if (!image_.IsV6()) {  // v5: the chunk record is the only description
-    RETURN_IF_ERROR(GetReader(chunk.blob_index).status());
     ChunkLocation loc{chunk.compressed_offset, chunk.compressed_size, chunk.compressed(),
                       chunk.uncompressed_offset};
     RETURN_IF_ERROR(CheckLocation(chunk, loc));
@@ -214,7 +213,6 @@ Result<BlobReader*> BlobChunkSource::GetReader(uint32_t blob_index) {
 
 Status BlobChunkSource::EnsureCi(BlobSlot& slot, uint32_t blob_index) {
   const meta::BlobInfo& blob = image_.blobs[blob_index];
-  RETURN_IF_ERROR(OpenReader(slot, blob));
   if (slot.ci != nullptr) return Status::OK();
   if (!slot.rejection.ok()) {
     // The last CI read was rejected: read it again now only if the recovery budget allows.
@@ -259,10 +257,12 @@ Result<std::shared_ptr<const BlobChunkSource::CiArray>> BlobChunkSource::LoadCi(
     return Status::Corruption("blob " + blob.blob_id + ": v6 blob of " +
                               std::to_string(blob.chunk_count) + " chunks has no CI array");
   }
-  BlobReader* reader = slot.reader.get();
-  auto read = [this, reader](uint64_t off, std::span<uint8_t> buf) {
+  // The backend is opened only when the array is not in the cache's blob.meta file: a
+  // cache that holds everything needs no backend at all (an offline warm start).
+  auto read = [this, &slot, &blob](uint64_t off, std::span<uint8_t> buf) {
+    RETURN_IF_ERROR(OpenReader(slot, blob));
     meta_reads_.fetch_add(1, std::memory_order_relaxed);
-    RETURN_IF_ERROR(reader->ReadAt(off, buf));
+    RETURN_IF_ERROR(slot.reader->ReadAt(off, buf));
     meta_bytes_.fetch_add(buf.size(), std::memory_order_relaxed);
     return Status::OK();
   };

@@ -203,6 +203,11 @@ Result<std::vector<std::string>> ChunkReader::CompleteCacheFiles() {
   return impl_->blob_cache->CompleteDataFiles();
 }
 
+Result<std::vector<std::string>> ChunkReader::CacheDataFiles() {
+  if (!impl_->blob_cache) return Status::NotSupported("no blob cache (work_dir)");
+  return impl_->blob_cache->DataFiles();
+}
+
 ChunkReader::Stats ChunkReader::stats() const {
   Stats s;
   s.backend_reads = impl_->source.backend_reads();

@@ -80,6 +80,8 @@ class ChunkReader {
   bool has_blob_cache() const;
   // BlobCache::CompleteDataFiles; NotSupported without a blob cache.
   Result<std::vector<std::string>> CompleteCacheFiles();
+  // BlobCache::DataFiles; NotSupported without a blob cache.
+  Result<std::vector<std::string>> CacheDataFiles();
 
   // Counters since construction. cache_misses counts chunk fetches started (one per
   // single-flight leader); errors counts fetches that failed (waiters not counted again);

@@ -13,6 +13,8 @@
 #      the daemon stays up, and reads succeed again once the registry is back.
 #   5. --prefetch-files: the listed files reach the blob cache before any read.
 #   6. kill -9 during prefetch_all, restart on the same work_dir, verify-tree: identical.
+#   7. Registry stopped: on that (now complete) cache nydusd still mounts, through FUSE and
+#      with --erofs-when-cached, without contacting the registry; a cold cache fails the mount.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nydusd_lib.sh"
 e2e_init nydusd_registry
@@ -128,4 +130,24 @@ rm -f "$SOCK"
 nydusd_start prefetch2 "$MNT" "$BOOT" "$E2E_TMP/registry-pf.json"
 verify_tree --no-root --mtime-tolerance 500000000 "$EXPECTED" "$MNT"
 nydusd_stop "$MNT"
+
+phase "registry down: a complete cache still mounts (FUSE, --erofs-when-cached); a cold one fails"
+run "$TOOLS/registry.sh" stop "$REGISTRY_DIR"
+registry_config "$E2E_TMP/registry-offline.json" "$HOST" python "$E2E_TMP/cache-pf"
+nydusd_start offline "$MNT" "$BOOT" "$E2E_TMP/registry-offline.json"
+grep -q "registry access not checked" "${NYDUSD_LOG[$MNT]}" || fail "no log line about the skipped check"
+cmp "$MNT/usr/bin/python3.11" "$EXPECTED/usr/bin/python3.11" || fail "python3.11 differs offline"
+nydusd_stop "$MNT"
+NYDUSD_FSTYPE=erofs nydusd_start offline-kernel "$MNT" "$BOOT" "$E2E_TMP/registry-offline.json" \
+  --erofs-when-cached
+if [ "$(mounted_type "$MNT")" = erofs ]; then
+  verify_tree --no-root --mtime-tolerance 500000000 "$EXPECTED" "$MNT"
+  log "   kernel EROFS mount from the cache with the registry down: tree equal"
+else
+  log "   no kernel mount here ($(grep -- '--erofs-when-cached' "${NYDUSD_LOG[$MNT]}" | tail -n1)); FUSE served"
+fi
+nydusd_stop "$MNT"
+registry_config "$E2E_TMP/registry-cold.json" "$HOST" python "$E2E_TMP/cache-cold"
+expect_start_failure offline-cold "(connect|refused|registry)" \
+  --config "$E2E_TMP/registry-cold.json" --mountpoint "$MNT" --bootstrap "$BOOT"
 phase_end
