@@ -58,31 +58,38 @@ Status PushFile(registry::RepoClient& dst, registry::RepoClient* mount_from,
   return Status::OK();
 }
 
-Result<uint64_t> EnsureDictBlob(registry::RepoClient& dst, registry::RepoClient* dict_repo,
-                                const ImageRef& dict_ref, const std::string& digest,
-                                const std::string& scratch_dir) {
+Result<uint64_t> EnsureBlob(registry::RepoClient& dst, registry::RepoClient* from,
+                            const ImageRef& from_ref, const std::string& digest,
+                            const std::string& scratch_dir, const std::string& origin) {
   auto size = dst.HeadBlob(digest);
-  if (size.ok() || dict_repo == nullptr) {
+  if (size.ok() || from == nullptr) {
     return size.ok() ? size
-                     : size.status().WithContext("blob " + digest + " (from the chunk dict)");
+                     : size.status().WithContext("blob " + digest + " (from the " + origin + ")");
   }
   auto t0 = Clock::now();
-  if (dict_ref.ApiHost() == dst.options().host) {
-    auto mounted = dst.MountBlob(digest, dict_ref.repo);
+  if (from_ref.ApiHost() == dst.options().host) {
+    auto mounted = dst.MountBlob(digest, from_ref.repo);
     if (mounted.ok() && *mounted) {
       ASSIGN_OR_RETURN(uint64_t n, dst.HeadBlob(digest));
-      LOG_INFO("[BLOB] Push blob digest={} size={} elapsed={} (mounted from chunk dict {})", digest,
-               n, Elapsed(t0), dict_ref.repo);
+      LOG_INFO("[BLOB] Push blob digest={} size={} elapsed={} (mounted from {} {})", digest, n,
+               Elapsed(t0), origin, from_ref.repo);
       return n;
     }
   }
   const std::string path = scratch_dir + "/" + digest.substr(7);
-  auto n = dict_repo->DownloadBlob(digest, path);
-  if (!n.ok()) return n.status().WithContext("copy chunk dict blob " + digest);
-  RETURN_IF_ERROR(
-      PushFile(dst, nullptr, path, digest, "[BLOB]", "Push blob (from the chunk dict)"));
+  auto n = from->DownloadBlob(digest, path);
+  if (!n.ok()) return n.status().WithContext("copy " + origin + " blob " + digest);
+  const std::string what = "Push blob (from the " + origin + ")";
+  Status pushed = PushFile(dst, nullptr, path, digest, "[BLOB]", what.c_str());
   ::unlink(path.c_str());
+  RETURN_IF_ERROR(pushed);
   return *n;
+}
+
+Result<uint64_t> EnsureDictBlob(registry::RepoClient& dst, registry::RepoClient* dict_repo,
+                                const ImageRef& dict_ref, const std::string& digest,
+                                const std::string& scratch_dir) {
+  return EnsureBlob(dst, dict_repo, dict_ref, digest, scratch_dir, "chunk dict");
 }
 
 }  // namespace nydus::converter::internal

@@ -1,5 +1,5 @@
-// The push steps of `nydusify convert` (convert.cc), and the two small helpers its log lines
-// use. Internal to the converter.
+// The push steps of `nydusify convert` (convert.cc) and `optimize` (optimize.cc), and the
+// two small helpers their log lines use. Internal to the converter.
 #pragma once
 
 #include <chrono>
@@ -26,9 +26,16 @@ Status PushFile(registry::RepoClient& dst, registry::RepoClient* mount_from,
                 const std::string& path, const std::string& digest, const char* tag,
                 const char* what);
 
-// A blob the result references through the chunk dict: present in the target, or mounted
-// from the dict's repository (same registry), or copied from it through `scratch_dir`.
-// Returns its size.
+// A blob the result references but did not build: present in the target, or mounted from
+// `from`'s repository (`from_ref`, same registry), or copied from it through `scratch_dir`
+// (downloaded, pushed, removed). `origin` names where it comes from in the log lines
+// ("mounted from <origin> <repo>", "Push blob (from the <origin>)"). `from` null: it must be
+// in the target already. Returns its size.
+Result<uint64_t> EnsureBlob(registry::RepoClient& dst, registry::RepoClient* from,
+                            const ImageRef& from_ref, const std::string& digest,
+                            const std::string& scratch_dir, const std::string& origin);
+
+// EnsureBlob for a blob of the chunk dict (origin "chunk dict").
 Result<uint64_t> EnsureDictBlob(registry::RepoClient& dst, registry::RepoClient* dict_repo,
                                 const ImageRef& dict_ref, const std::string& digest,
                                 const std::string& scratch_dir);

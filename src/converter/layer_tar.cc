@@ -158,8 +158,9 @@ Status CheckDir(const std::string& root, const std::string& rel) {
 
 }  // namespace
 
-Result<LayerFile> WriteBootstrapLayer(const std::string& bootstrap_path,
-                                      const std::string& out_path) {
+Result<LayerFile> WriteBootstrapLayer(
+    const std::string& bootstrap_path, const std::string& out_path,
+    const std::vector<std::pair<std::string, std::string>>& extra) {
   ASSIGN_OR_RETURN(Bytes boot, ReadWholeFile(bootstrap_path));
   std::string data(boot.begin(), boot.end());
   std::string tar;
@@ -177,6 +178,12 @@ Result<LayerFile> WriteBootstrapLayer(const std::string& bootstrap_path,
     std::vector<uint8_t> err;
     AddEntry(a.get(), "image", S_IFDIR | 0755, "", &err);
     AddEntry(a.get(), kBootstrapPathInLayer, S_IFREG | 0444, data, &err);
+    for (const auto& [name, contents] : extra) {
+      if (name.empty() || name.find('/') != std::string::npos || name == "image.boot") {
+        return Status::InvalidArgument("bootstrap layer: invalid extra entry name '" + name + "'");
+      }
+      AddEntry(a.get(), ("image/" + name).c_str(), S_IFREG | 0444, contents, &err);
+    }
     if (!err.empty() || archive_write_close(a.get()) != ARCHIVE_OK) {
       return ArchiveError(a.get(), "write bootstrap layer");
     }

@@ -1,7 +1,8 @@
 // Layer archives for nydusify, over libarchive and zlib:
 //  - the bootstrap layer (reference spec §3.7): a gzip-compressed tar holding the directory
-//    `image` (0755) and the file `image/image.boot` (0444), mtimes 0, uid/gid 0, so the same
-//    bootstrap always gives the same bytes;
+//    `image` (0755) and the file `image/image.boot` (0444), then any extra files of the layer
+//    (`nydusify optimize` adds `image/prefetch.files`, 0444), mtimes 0, uid/gid 0, so the same
+//    inputs always give the same bytes;
 //  - extracting `image/image.boot` from such a layer;
 //  - unpacking an OCI layer (tar or tar.gz) onto a directory that holds the layers below it,
 //    applying OCI whiteouts: `.wh.<name>` removes <name>, `.wh..wh..opq` empties its directory
@@ -11,6 +12,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
 
@@ -23,9 +26,11 @@ struct LayerFile {
   uint64_t size = 0;    // of the compressed file
 };
 
-// Writes the bootstrap layer for `bootstrap_path` to `out_path`.
-Result<LayerFile> WriteBootstrapLayer(const std::string& bootstrap_path,
-                                      const std::string& out_path);
+// Writes the bootstrap layer for `bootstrap_path` to `out_path`. `extra`: more files of the
+// layer, {name below `image/`, contents}, written after image.boot in this order.
+Result<LayerFile> WriteBootstrapLayer(
+    const std::string& bootstrap_path, const std::string& out_path,
+    const std::vector<std::pair<std::string, std::string>>& extra = {});
 // Writes `image/image.boot` of the layer at `layer_path` to `out_path`; NotFound if absent.
 Status ExtractBootstrap(const std::string& layer_path, const std::string& out_path);
 // Applies the layer at `layer_path` (tar, gzip detected) on top of directory `root`.

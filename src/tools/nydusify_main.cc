@@ -1,6 +1,6 @@
 // nydusify: convert OCI images in a registry to Nydus images, check a conversion, mount a
-// Nydus image from a registry. Flags → converter options → library call; one error line and
-// exit 1 on failure.
+// Nydus image from a registry, optimize one with a prefetch blob. Flags → converter options →
+// library call; one error line and exit 1 on failure.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +13,7 @@
 #include "converter/check.h"
 #include "converter/convert.h"
 #include "converter/mount.h"
+#include "converter/optimize.h"
 
 namespace {
 
@@ -59,7 +60,7 @@ int RunMount(const std::string& target, bool insecure, const std::string& platfo
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Convert, check and mount Nydus images in registries", "nydusify"};
+  CLI::App app{"Convert, check, mount and optimize Nydus images in registries", "nydusify"};
   app.require_subcommand(1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "Log level")
@@ -109,6 +110,25 @@ int main(int argc, char** argv) {
   mnt->add_option("--nydusd", m_nydusd, "nydusd binary");
   mnt->add_option("--platform", m_platform, "Platform")->default_str("linux/amd64");
 
+  converter::OptimizeImageOptions oo;
+  CLI::App* opt =
+      app.add_subcommand("optimize", "Optimize a source nydus image and push to the target");
+  opt->add_option("--source", oo.source, "Source (Nydus) image reference")->required();
+  opt->add_option("--target", oo.target, "Target (Nydus) image reference")->required();
+  opt->add_flag("--source-insecure", oo.source_insecure, "Plain http for the source registry");
+  opt->add_flag("--target-insecure", oo.target_insecure, "Plain http for the target registry");
+  opt->add_option("--policy", oo.policy, "Specify the optimizing way")
+      ->default_str(converter::kOptimizePolicySeparated);
+  opt->add_option("--prefetch-files", oo.prefetch_files,
+                  "File listing the files to prefetch (JSON v1 from `nydusctl access-pattern "
+                  "--format json`, or one absolute path per line)")
+      ->required();
+  opt->add_option("--work-dir", oo.work_dir, "Working directory for image optimization")
+      ->default_str("./tmp");
+  opt->add_option("--nydus-image", oo.nydus_image, "External nydus-image binary");
+  opt->add_option("--platform", oo.platform, "Platform of the source image")
+      ->default_str("linux/amd64");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -151,6 +171,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     LOG_INFO("Check passed ({} entries compared)", r->entries_compared);
+    return 0;
+  }
+  if (opt->parsed()) {
+    auto r = converter::OptimizeImage(oo);
+    if (!r.ok()) return Fail(r.status());
     return 0;
   }
   return RunMount(m_target, m_insecure, m_platform, m_work, m_path, m_nydusd);
