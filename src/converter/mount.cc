@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -66,6 +67,7 @@ std::vector<MountEntry> ListMounts() {
     if (dash == std::string::npos) continue;
     std::istringstream rest(line.substr(dash + 3));
     MountEntry e;
+    e.id = std::atoi(f[0].c_str());
     rest >> e.fs_type;
     e.mountpoint = UnescapeMountinfo(f[4]);
     out.push_back(std::move(e));
@@ -73,14 +75,23 @@ std::vector<MountEntry> ListMounts() {
   return out;
 }
 
-std::string MountedFsType(const std::string& path) {
+std::optional<MountEntry> TopMount(const std::string& path) {
   char real[PATH_MAX];
   const std::string p = ::realpath(path.c_str(), real) ? std::string(real) : path;
-  std::string type;
-  for (const auto& m : ListMounts()) {
-    if (m.mountpoint == p) type = m.fs_type;  // the last one is on top
+  std::optional<MountEntry> top;
+  for (auto& m : ListMounts()) {
+    if (m.mountpoint == p) top = std::move(m);  // the last one is on top
   }
-  return type;
+  return top;
+}
+
+std::string MountedFsType(const std::string& path) {
+  std::optional<MountEntry> top = TopMount(path);
+  return top ? top->fs_type : "";
+}
+
+bool IsNydusdFsType(const std::string& fs_type, bool erofs_when_cached) {
+  return fs_type.rfind("fuse", 0) == 0 || (erofs_when_cached && fs_type == "erofs");
 }
 
 Status MakeDirs(const std::string& path) {
@@ -159,6 +170,7 @@ Result<pid_t> LaunchNydusd(const NydusdLaunch& l) {
                                    l.bootstrap,    "--log-level", l.log_level};
   if (!l.api_socket.empty()) args.insert(args.end(), {"--apisock", l.api_socket});
   if (l.fuse_threads > 0) args.insert(args.end(), {"--fuse-threads", std::to_string(l.fuse_threads)});
+  if (l.erofs_when_cached) args.push_back("--erofs-when-cached");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -192,13 +204,20 @@ Result<pid_t> LaunchNydusd(const NydusdLaunch& l) {
   short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   if (l.own_session) flags |= POSIX_SPAWN_SETSID;
   posix_spawnattr_setflags(&attr, flags);
+  // What is mounted there already is not nydusd's mount (nydusd refuses a busy mountpoint).
+  const std::optional<MountEntry> before = TopMount(l.mountpoint);
+  auto mounted = [&] {
+    std::optional<MountEntry> top = TopMount(l.mountpoint);
+    return top && (!before || top->id != before->id) &&
+           IsNydusdFsType(top->fs_type, l.erofs_when_cached);
+  };
   pid_t pid;
   int rc = posix_spawnp(&pid, l.nydusd.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Status::FromErrno(rc, "start " + l.nydusd);
   auto t0 = std::chrono::steady_clock::now();
-  while (!IsFuseMount(l.mountpoint)) {
+  while (!mounted()) {
     int ws;
     if (::waitpid(pid, &ws, WNOHANG) == pid) {
       return Status::Unavailable("nydusd exited before mounting " + l.mountpoint + "; log:\n" +

@@ -27,6 +27,12 @@ Status ApplyKey(const std::string& key, const toml::node& n, SnapshotterConfig* 
   if (key == "daemon.nydusd_path") return GetString(n, key, &cfg->nydusd_path);
   if (key == "daemon.nydusd_config") return GetString(n, key, &cfg->nydusd_config);
   if (key == "log.level") return GetString(n, key, &cfg->log_level);
+  if (key == "daemon.erofs_when_cached") {
+    const toml::value<bool>* v = n.as_boolean();  // value<bool>() would take 1 or 0 too
+    if (v == nullptr) return WrongType(key, "a boolean");
+    cfg->erofs_when_cached = v->get();
+    return Status::OK();
+  }
   if (key == "version") {
     auto v = n.value<int64_t>();
     return v && *v == 1 ? Status::OK() : WrongType(key, "1");

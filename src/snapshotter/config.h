@@ -7,8 +7,16 @@
 //   nydusd_path = "/usr/local/bin/nydusd"       # default: next to this binary, else $PATH
 //   nydusd_config = "/etc/nydus/nydusd-config.json"   # nydusd v1 JSON template
 //   threads_number = 4                          # nydusd FUSE threads, 0 = nydusd's default
+//   erofs_when_cached = false                   # ours, not in the reference's config.toml
 //   [log]
 //   level = "info"
+// erofs_when_cached starts every nydusd with --erofs-when-cached: an image whose blob cache
+// holds every chunk its files reference (a daemon restarted after a crash or a reboot, with the
+// cache of the one before) is then served by the kernel's EROFS instead of FUSE; an image not
+// yet complete in the cache is served through FUSE as without it. nydusd cannot switch a
+// running mount: a daemon that filled the cache keeps serving through FUSE until it is
+// restarted. It takes effect only for RAFS v6 images with digest_validate off in the nydusd
+// config, on Linux 6.12+ (file-backed EROFS); otherwise nydusd serves through FUSE and logs why.
 // `version` is accepted. Other keys of the reference's file are reported as unsupported
 // (warnings) and have no effect.
 // Thread-safety: pure functions.
@@ -31,6 +39,7 @@ struct SnapshotterConfig {
   std::string nydusd_path;    // "" = converter::FindNydusd("")
   std::string nydusd_config;  // "" = kDefaultNydusdConfig if it exists, else the built-in one
   int threads_number = 0;
+  bool erofs_when_cached = false;
   std::string log_level = "info";
   std::vector<std::string> warnings;  // unsupported keys found in the file
 };

@@ -145,6 +145,32 @@ level = "debug"
   EXPECT_NE(st.message().find("line 1"), std::string::npos) << st.ToString();
 }
 
+// Ours, not the reference's: a boolean under [daemon], off by default.
+TEST(Config, ErofsWhenCached) {
+  SnapshotterConfig cfg;
+  EXPECT_FALSE(cfg.erofs_when_cached);
+  ASSERT_OK(ApplyConfigToml("[daemon]\nthreads_number = 2\n", &cfg));
+  EXPECT_FALSE(cfg.erofs_when_cached);
+  ASSERT_OK(ApplyConfigToml("[daemon]\nerofs_when_cached = true\n", &cfg));
+  EXPECT_TRUE(cfg.erofs_when_cached);
+  EXPECT_TRUE(cfg.warnings.empty());
+  ASSERT_OK(ApplyConfigToml("[daemon]\nerofs_when_cached = false\n", &cfg));
+  EXPECT_FALSE(cfg.erofs_when_cached);
+  for (const char* bad :
+       {"[daemon]\nerofs_when_cached = 1\n", "[daemon]\nerofs_when_cached = \"true\"\n"}) {
+    SnapshotterConfig c;
+    Status st = ApplyConfigToml(bad, &c);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(st.message().find("'daemon.erofs_when_cached' must be a boolean"), std::string::npos)
+        << st.ToString();
+  }
+  // At the top level it is not ours: unsupported, a warning.
+  SnapshotterConfig top;
+  ASSERT_OK(ApplyConfigToml("erofs_when_cached = true\n", &top));
+  EXPECT_FALSE(top.erofs_when_cached);
+  EXPECT_EQ(top.warnings, std::vector<std::string>{"erofs_when_cached"});
+}
+
 TEST(NydusdConfig, RegistryHostRepoAndCacheFilledIn) {
   ASSERT_OK_AND_ASSIGN(auto ref, converter::ParseImageRef("docker.io/library/python:3"));
   ASSERT_OK_AND_ASSIGN(Json cfg, BuildNydusdConfig(DefaultNydusdConfig(), ref, "/c/7"));

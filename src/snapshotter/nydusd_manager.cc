@@ -57,7 +57,7 @@ NydusdManager::NydusdManager(NydusdOptions opts) : opts_(std::move(opts)) {}
 
 bool NydusdManager::Alive(const Instance& in) const {
   if (in.pid <= 0 || ProcessStartTime(in.pid) != in.start_time) return false;
-  if (!converter::IsFuseMount(in.mountpoint)) return false;
+  if (!converter::IsNydusdMount(in.mountpoint, in.erofs_when_cached)) return false;
   http::ClientOptions co;
   co.unix_socket = in.api_socket;
   co.timeout_sec = 5;
@@ -76,7 +76,8 @@ Status NydusdManager::SaveState(const std::string& id, const Instance& in) const
          {"start_time", in.start_time},
          {"mountpoint", in.mountpoint},
          {"api_socket", in.api_socket},
-         {"image", in.image}};
+         {"image", in.image},
+         {"erofs_when_cached", in.erofs_when_cached}};
   return WriteFileAtomic(DaemonDir(id) + "/state.json", j.dump(2) + "\n", 0600);
 }
 
@@ -113,8 +114,11 @@ std::vector<std::string> NydusdManager::Recover() {
     in.mountpoint = str("mountpoint");
     in.api_socket = str("api_socket");
     in.image = str("image");
+    auto flag = j.find("erofs_when_cached");  // absent in the state of older versions
+    in.erofs_when_cached = flag != j.end() && flag->is_boolean() && flag->get<bool>();
     if (Alive(in)) {
-      LOG_INFO("re-attached to nydusd pid {} serving {} at {}", in.pid, in.image, in.mountpoint);
+      LOG_INFO("re-attached to nydusd pid {} serving {} at {} ({})", in.pid, in.image,
+               in.mountpoint, converter::MountedFsType(in.mountpoint));
       std::lock_guard<std::mutex> lock(mu_);
       instances_[id] = in;
       attached.push_back(id);
@@ -203,6 +207,7 @@ Result<NydusdManager::Instance> NydusdManager::Start(const SnapshotInfo& meta,
   in.mountpoint = mountpoint;
   in.api_socket = ddir + "/api.sock";
   in.image = ref.ToString();
+  in.erofs_when_cached = opts_.erofs_when_cached;
   ::unlink(in.api_socket.c_str());
   converter::NydusdLaunch launch;
   launch.nydusd = opts_.nydusd;
@@ -217,13 +222,14 @@ Result<NydusdManager::Instance> NydusdManager::Start(const SnapshotInfo& meta,
   if (!creds.empty()) launch.auth = registry::Base64Encode(creds.username + ":" + creds.password);
   launch.inherit_pull_auth = false;  // only this image's credentials
   launch.own_session = true;         // survives the snapshotter (see the header)
+  launch.erofs_when_cached = in.erofs_when_cached;
   launch.timeout_ms = opts_.start_timeout_ms;
   auto pid = converter::LaunchNydusd(launch);
   if (!pid.ok()) return pid.status().WithContext("nydusd for " + in.image);
   in.pid = *pid;
   in.start_time = ProcessStartTime(in.pid);
-  LOG_INFO("started nydusd pid {} for {} (snapshot {}) at {}", in.pid, in.image, meta.id,
-           mountpoint);
+  LOG_INFO("started nydusd pid {} for {} (snapshot {}) at {} ({})", in.pid, in.image, meta.id,
+           mountpoint, converter::MountedFsType(mountpoint));
   if (Status st = SaveState(meta.id, in); !st.ok()) {
     Stop(in);  // untracked, it would outlive every Release
     return st;

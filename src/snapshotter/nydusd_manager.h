@@ -4,14 +4,17 @@
 // a restarted snapshotter re-attaches to it from the state it wrote.
 //
 // Layout under the snapshotter root:
-//   daemons/<id>/state.json   {"pid","start_time","mountpoint","api_socket","image"}
+//   daemons/<id>/state.json   {"pid","start_time","mountpoint","api_socket","image",
+//                              "erofs_when_cached"}
 //   daemons/<id>/config.json  the nydusd config (0600; never holds credentials)
 //   daemons/<id>/api.sock     nydusd's API socket
 //   daemons/<id>/nydusd.log   its stdout and stderr
 //   cache/<id>/               its blob cache
 // A daemon counts as alive when its pid still runs the same process (start time from
-// /proc/<pid>/stat), a FUSE filesystem is mounted at its mountpoint and its API answers
-// GET /api/v1/daemon with state RUNNING.
+// /proc/<pid>/stat), a FUSE filesystem is mounted at its mountpoint (or the kernel's EROFS,
+// for a daemon started with --erofs-when-cached: its state says so, whatever the option is
+// now) and its API answers GET /api/v1/daemon with state RUNNING. Either mount goes when the
+// daemon stops (nydusd takes down its kernel mount on SIGTERM; Stop unmounts what is left).
 // Thread-safety: every method is thread-safe. Ensure/Release of one snapshot id wait for each
 // other; those of different ids run concurrently (a start may take start_timeout_ms).
 #pragma once
@@ -54,6 +57,9 @@ struct NydusdOptions {
   std::string docker_config;  // docker config.json for credentials; "" = none
   std::string log_level = "info";
   int fuse_threads = 0;  // 0 = nydusd's default
+  // Start nydusd with --erofs-when-cached (converter::NydusdLaunch): the kernel's EROFS
+  // serves an image the blob cache holds completely.
+  bool erofs_when_cached = false;
   int start_timeout_ms = 30000;
 };
 
@@ -81,6 +87,7 @@ class NydusdManager : public DaemonControl {
     std::string mountpoint;
     std::string api_socket;
     std::string image;
+    bool erofs_when_cached = false;  // started with it: an "erofs" mount is its own
   };
   std::string DaemonDir(const std::string& id) const { return opts_.root + "/daemons/" + id; }
   std::string CacheDir(const std::string& id) const { return opts_.root + "/cache/" + id; }

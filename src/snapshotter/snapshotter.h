@@ -8,9 +8,10 @@
 //   nor unpacks the blob.
 // * The meta layer (nydus-bootstrap) is unpacked by containerd like an OCI layer, into the
 //   snapshot's fs/ directory: that leaves fs/image/image.boot, the image's bootstrap.
-// * The mounts of any snapshot whose ancestry holds a meta layer use the FUSE mount of the
-//   nydusd serving that image (DaemonControl::Ensure, started on first use) in place of that
-//   layer and everything below it: overlay lowerdir=<layers above...>:<nydusd mountpoint>.
+// * The mounts of any snapshot whose ancestry holds a meta layer use the mount of the nydusd
+//   serving that image (FUSE, or the kernel's EROFS with erofs_when_cached and a complete
+//   cache; DaemonControl::Ensure, started on first use) in place of that layer and everything
+//   below it: overlay lowerdir=<layers above...>:<nydusd mountpoint>.
 // * Removing the meta-layer snapshot (containerd's GC after the image is removed) stops its
 //   nydusd, unmounts it and deletes its cache.
 // Everything else is an overlayfs snapshotter like containerd's own: active snapshots are

@@ -4,6 +4,7 @@
 //
 //   containerd-nydus-grpc [--config config.toml] [--root DIR] [--address SOCK]
 //                         [--nydusd PATH] [--nydusd-config nydusd.json] [--log-level LEVEL]
+//                         [--erofs-when-cached]
 //
 // SIGINT/SIGTERM stop serving; the nydusd daemons keep running (containers keep their rootfs)
 // and the next start re-attaches to them.
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
   app.add_option("--nydusd-config,--config-path", nydusd_config,
                  "nydusd v1 JSON configuration template (host, repo and cache dir are filled in)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error (default info)");
+  bool erofs_when_cached = false;
+  app.add_flag("--erofs-when-cached", erofs_when_cached,
+               "Start nydusd with --erofs-when-cached: an image completely in the blob cache is "
+               "served by the kernel's EROFS instead of FUSE ([daemon] erofs_when_cached)");
   CLI11_PARSE(app, argc, argv);
 
   SnapshotterConfig cfg;
@@ -71,6 +76,7 @@ int main(int argc, char** argv) {
   if (!nydusd.empty()) cfg.nydusd_path = nydusd;
   if (!nydusd_config.empty()) cfg.nydusd_config = nydusd_config;
   if (!log_level.empty()) cfg.log_level = log_level;
+  if (erofs_when_cached) cfg.erofs_when_cached = true;
   if (Status st = InitLogging(cfg.log_level, ""); !st.ok()) return Fail(st);
   for (const auto& w : cfg.warnings) {
     LOG_WARN("{}: key '{}' is not supported and has no effect", config_path, w);
@@ -81,6 +87,7 @@ int main(int argc, char** argv) {
   nopts.nydusd = converter::FindNydusd(cfg.nydusd_path);
   nopts.log_level = cfg.log_level;
   nopts.fuse_threads = cfg.threads_number;
+  nopts.erofs_when_cached = cfg.erofs_when_cached;
   nopts.docker_config = converter::DockerConfigPath();
   std::string tmpl_path = cfg.nydusd_config;
   if (tmpl_path.empty() && ::access(kDefaultNydusdConfig, R_OK) == 0)
@@ -110,8 +117,9 @@ int main(int argc, char** argv) {
   if (!sn.ok()) return Fail(sn.status());
   auto server = GrpcServer::Start(cfg.address, sn->get());
   if (!server.ok()) return Fail(server.status());
-  LOG_INFO("containerd-nydus-grpc serving on {} (root {}, nydusd {}, {} daemon(s) re-attached)",
-           cfg.address, cfg.root, nopts.nydusd, attached.size());
+  LOG_INFO("containerd-nydus-grpc serving on {} (root {}, nydusd {}{}, {} daemon(s) re-attached)",
+           cfg.address, cfg.root, nopts.nydusd,
+           nopts.erofs_when_cached ? " --erofs-when-cached" : "", attached.size());
 
   std::thread waiter([&] {
     int sig = 0;

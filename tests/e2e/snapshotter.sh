@@ -20,7 +20,13 @@
 #   6. the Nydus image in a registry with basic auth: CRI pulls with the request's credentials,
 #      nydusd gets them from the docker config (DOCKER_CONFIG of the snapshotter) through its
 #      environment: the container runs, and no file under the snapshotter root nor nydusd's
-#      command line holds the password.
+#      command line holds the password;
+#   7. warm start: with [daemon] erofs_when_cached = true in the snapshotter's config, the first
+#      container runs on nydusd's FUSE mount (cold cache); the whole image is then read through
+#      that mount (the cache is complete) and the nydusd ended (a crash, or a reboot): the next
+#      container's daemon mounts the kernel's EROFS (/proc/mounts), runs right and reads
+#      nothing from the registry; a restarted snapshotter re-attaches to it (an EROFS mount
+#      counts as alive), and removing the image stops it and unmounts the EROFS.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/nydusd_lib.sh"
 e2e_init snapshotter
@@ -125,10 +131,12 @@ EOF
 
 SN_PID=
 SN_RUNS=0
+SN_CONFIG=  # the snapshotter's config.toml, if any
 snapshotter_start() {
   SN_RUNS=$((SN_RUNS + 1))
   # its own session, like a service: the test's signals do not reach it
-  DOCKER_CONFIG=$E2E_TMP/docker setsid "$SNAPSHOTTER" --root "$SNROOT" --address "$SNSOCK" --nydusd "$NYDUSD" \
+  DOCKER_CONFIG=$E2E_TMP/docker setsid "$SNAPSHOTTER" ${SN_CONFIG:+--config "$SN_CONFIG"} \
+    --root "$SNROOT" --address "$SNSOCK" --nydusd "$NYDUSD" \
     --nydusd-config "$E2E_TMP/nydusd-config.json" --log-level debug \
     >>"$E2E_TMP/logs/snapshotter-$SN_RUNS.log" 2>&1 </dev/null &
   SN_PID=$!
@@ -203,6 +211,18 @@ grep -E 'io\.containerd\.grpc\.v1 +cri +.* ok' "$LAST_LOG" >/dev/null || fail "C
 WORKDIR=$(skopeo inspect --config --tls-verify=false "docker://$HOST/python:bookworm-nydus" |
   "$PY" -c 'import json,sys; print(json.load(sys.stdin)["config"].get("WorkingDir") or "/")')
 EXPECT="{\"hello\": \"world\", \"argv\": [\"nydus\", \"e2e\"], \"cwd\": \"$WORKDIR\"}"
+# containerd redials a proxy plugin with a backoff of at most 3 s (containerd 1.6
+# services/server/server.go); until then its calls fail fast with "unavailable".
+wait_reconnect() {
+  local t0 i
+  t0=$(now_ms)
+  for i in $(seq 1 100); do
+    "${CTR[@]}" -n k8s.io snapshots --snapshotter nydus ls >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  "${CTR[@]}" -n k8s.io snapshots --snapshotter nydus ls >/dev/null || fail "containerd did not reconnect"
+  log "   containerd reconnected to the snapshotter after $(fmt_ms "$(elapsed_ms "$t0")")"
+}
 check_output() { # LOG WHAT
   grep -qxF "$EXPECT" "$1" || { sed 's/^/    | /' "$1" | tail -20; fail "$2: expected $EXPECT"; }
   log "   $2: $(grep -xF "$EXPECT" "$1")"
@@ -258,15 +278,7 @@ run "${CTR[@]}" -n k8s.io tasks exec --exec-id e1 py2 python3 -c \
   'import hashlib, pathlib; print(sum(1 for p in pathlib.Path("/usr/share/zoneinfo").rglob("*") if p.is_file() and hashlib.sha256(p.read_bytes()).digest()))'
 log "   while the snapshotter is down, the running container read $(tail -1 "$LAST_LOG") files"
 snapshotter_start
-# containerd redials a proxy plugin with a backoff of at most 3 s (containerd 1.6
-# services/server/server.go); until then its calls fail fast with "unavailable".
-t0=$(now_ms)
-for _ in $(seq 1 100); do
-  "${CTR[@]}" -n k8s.io snapshots --snapshotter nydus ls >/dev/null 2>&1 && break
-  sleep 0.1
-done
-"${CTR[@]}" -n k8s.io snapshots --snapshotter nydus ls >/dev/null || fail "containerd did not reconnect"
-log "   containerd reconnected to the snapshotter after $(fmt_ms "$(elapsed_ms "$t0")")"
+wait_reconnect
 grep -q "re-attached to nydusd pid $NYDUSD1" "$E2E_TMP/logs/snapshotter-$SN_RUNS.log" ||
   fail "the restarted snapshotter did not re-attach to nydusd $NYDUSD1"
 run "${CTR[@]}" -n k8s.io tasks exec --exec-id e2 py2 python3 /app/main.py nydus e2e
@@ -323,3 +335,76 @@ run "${CTR[@]}" -n k8s.io images rm --sync "${refs[@]}"
 for _ in $(seq 1 100); do kill -0 "$NYDUSD2" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$NYDUSD2" 2>/dev/null && fail "nydusd $NYDUSD2 still runs after the image was removed"
 [ -z "$(ls -A "$SNROOT/daemons")" ] || fail "daemon state left: $(ls "$SNROOT/daemons")"
+
+phase "erofs_when_cached: a nydusd started with the whole image in its cache mounts the kernel's EROFS"
+snapshotter_stop
+SN_CONFIG=$E2E_TMP/snapshotter.toml
+printf '[daemon]\nerofs_when_cached = true\n' >"$SN_CONFIG"
+snapshotter_start
+wait_reconnect
+grep -q -- "--erofs-when-cached, " "$E2E_TMP/logs/snapshotter-$SN_RUNS.log" ||
+  fail "the snapshotter did not take erofs_when_cached from $SN_CONFIG"
+run "$PY" "$TOOLS/cri_pull.py" "$CSOCK" "$NIMG"
+run "${CTR[@]}" -n k8s.io run --rm --snapshotter nydus "$NIMG" warm1 python3 /app/main.py nydus e2e
+check_output "$LAST_LOG" "first run (cold cache)"
+META_ID=$(basename "$(dirname "$(ls "$SNROOT"/daemons/*/state.json)")")
+MNT=$SNROOT/snapshots/$META_ID/mnt
+NLOG=$SNROOT/daemons/$META_ID/nydusd.log
+NYDUSD3=$(daemon_pids)
+[[ "$(mounted_type "$MNT")" == fuse* ]] || fail "cold cache: $MNT is '$(mounted_type "$MNT")', not FUSE"
+tr '\0' ' ' <"/proc/$NYDUSD3/cmdline" | grep -qF -- --erofs-when-cached || fail "nydusd $NYDUSD3 runs without --erofs-when-cached"
+grep -qF -- "--erofs-when-cached: serving through FUSE" "$NLOG" || fail "nydusd $NYDUSD3 did not log why it serves through FUSE"
+log "   $(grep -F -- "--erofs-when-cached: serving through FUSE" "$NLOG" | tail -1 | cut -c1-200)"
+t0=$(now_ms)
+find "$MNT" -xdev -type f -exec cat {} + >/dev/null || fail "reading the image through $MNT failed"
+log "   read the whole image through nydusd $NYDUSD3 (FUSE) in $(fmt_ms "$(elapsed_ms "$t0")"): cache $(du -sh "$SNROOT/cache/$META_ID" | cut -f1)"
+# The daemon ends (a crash; a reboot would end it as well) and leaves the complete cache.
+kill -TERM "$NYDUSD3"
+for _ in $(seq 1 100); do [ -z "$(mounted_type "$MNT")" ] && break; sleep 0.1; done
+[ -z "$(mounted_type "$MNT")" ] || fail "$MNT still mounted after nydusd $NYDUSD3 got SIGTERM"
+L2=$(reg_lines)
+run "${CTR[@]}" -n k8s.io run --rm --snapshotter nydus "$NIMG" warm2 python3 /app/main.py nydus e2e
+check_output "$LAST_LOG" "second run (complete cache)"
+NYDUSD4=$(daemon_pids)
+[ -n "$NYDUSD4" ] && [ "$NYDUSD4" != "$NYDUSD3" ] || fail "no new nydusd (pids: $NYDUSD4)"
+grep -q "nydusd pid $NYDUSD3 of snapshot $META_ID is not serving any more" "$E2E_TMP/logs/snapshotter-$SN_RUNS.log" ||
+  fail "the snapshotter did not notice that nydusd $NYDUSD3 was gone"
+MTYPE=$(awk -v m="$MNT" '$2 == m { t = $3 } END { print t }' /proc/mounts)
+[ "$MTYPE" = erofs ] || fail "complete cache: $MNT is '$MTYPE' in /proc/mounts, not erofs"
+log "   /proc/mounts: $(awk -v m="$MNT" '$2 == m' /proc/mounts | tail -1 | cut -c1-160)"
+grep -q "with the kernel's EROFS (every chunk cached)" "$NLOG" || fail "nydusd $NYDUSD4 did not log its kernel mount"
+ranges=$(tail -n +"$((L2 + 1))" "$REGLOG" | grep -cE '"GET /v2/python/blobs/' || true)
+[ "$ranges" = 0 ] || fail "the warm start read $ranges blobs or ranges from the registry"
+log "   nydusd $NYDUSD4 serves $MNT with the kernel's EROFS; the registry served nothing for it"
+# A restarted snapshotter re-attaches to the daemon on EROFS; a running container keeps working.
+run "${CTR[@]}" -n k8s.io run -d --snapshotter nydus "$NIMG" warm3 sleep 600
+snapshotter_stop
+snapshotter_start
+wait_reconnect
+grep -q "re-attached to nydusd pid $NYDUSD4 .* (erofs)" "$E2E_TMP/logs/snapshotter-$SN_RUNS.log" ||
+  fail "the restarted snapshotter did not re-attach to nydusd $NYDUSD4 on EROFS"
+run "${CTR[@]}" -n k8s.io tasks exec --exec-id e4 warm3 python3 /app/main.py nydus e2e
+check_output "$LAST_LOG" "exec in the running container (EROFS) after the restart"
+run "${CTR[@]}" -n k8s.io run --rm --snapshotter nydus "$NIMG" warm4 python3 /app/main.py nydus e2e
+check_output "$LAST_LOG" "new container after the restart"
+[ "$(daemon_pids)" = "$NYDUSD4" ] || fail "a new nydusd was started ($(daemon_pids | tr '\n' ' '))"
+run "${CTR[@]}" -n k8s.io tasks kill -s KILL warm3
+for _ in $(seq 1 50); do "${CTR[@]}" -n k8s.io tasks rm warm3 >/dev/null 2>&1 && break; sleep 0.2; done
+run "${CTR[@]}" -n k8s.io containers rm warm3
+# Removing the image stops the daemon, which takes its EROFS mount down; the cache goes. Its
+# log is deleted with its state: follow it to the end.
+tail -n 0 -f "$NLOG" >"$E2E_TMP/logs/nydusd-$NYDUSD4-end.log" 2>/dev/null &
+TAIL_PID=$!
+run "${CTR[@]}" -n k8s.io images ls -q
+mapfile -t refs <"$LAST_LOG"
+run "${CTR[@]}" -n k8s.io images rm --sync "${refs[@]}"
+for _ in $(seq 1 100); do kill -0 "$NYDUSD4" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$NYDUSD4" 2>/dev/null && fail "nydusd $NYDUSD4 still runs after the image was removed"
+[ -z "$(mounted_type "$MNT")" ] || fail "$MNT still mounted ($(mounted_type "$MNT"))"
+sleep 1  # tail's last read
+kill "$TAIL_PID" 2>/dev/null || true
+grep -qF "unmounted; exiting on request" "$E2E_TMP/logs/nydusd-$NYDUSD4-end.log" ||
+  fail "nydusd $NYDUSD4 did not take its EROFS mount down on SIGTERM: $(cat "$E2E_TMP/logs/nydusd-$NYDUSD4-end.log")"
+[ ! -e "$SNROOT/cache/$META_ID" ] || fail "cache $SNROOT/cache/$META_ID not deleted"
+[ -z "$(ls -A "$SNROOT/daemons")" ] || fail "daemon state left: $(ls "$SNROOT/daemons")"
+log "   nydusd $NYDUSD4 stopped, the EROFS mount at $MNT gone, cache and state deleted"
