@@ -27,14 +27,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
 fixtures=${NYDUS_FIXTURES_DIR:-$root/../shared/fixtures/nydus}
 targets=${FUZZ_TARGETS:-"fuzz_bootstrap_v5 fuzz_bootstrap_v6 fuzz_blob_meta fuzz_http_request
-  fuzz_registry_config fuzz_registry_auth fuzz_manifest fuzz_tar_source fuzz_chunk_map"}
+  fuzz_registry_config fuzz_registry_auth fuzz_manifest fuzz_tar_source fuzz_chunk_map
+  fuzz_prefetch_files"}
 
 # FUZZ_RUNS is divided by this for the targets whose single run is slower (temp files and
 # mmap for fuzz_chunk_map, a whole `create` build per input for fuzz_tar_source) or that
 # reach their plateau early, so that the CI run (FUZZ_RUNS=250000) grows by under 3 minutes.
 run_divisor() {
   case $1 in
-    fuzz_registry_config | fuzz_registry_auth | fuzz_manifest) echo 5 ;;  # 50000 runs
+    fuzz_registry_config | fuzz_registry_auth | fuzz_manifest | fuzz_prefetch_files) echo 5 ;;  # 50000 runs
     fuzz_chunk_map) echo 10 ;;                        # 25000 runs
     fuzz_tar_source) echo 50 ;;                       # 5000 runs
     *) echo 1 ;;
@@ -87,6 +88,10 @@ seed() {  # seed TARGET (a kept corpus that already has inputs is used as it is)
       printf '\003http://127.0.0.1:5000/v2/r/blobs/uploads/\n/v2/r/blobs/uploads/uuid?_state=abc' > "$dir/location"
       printf '\004library/ubuntu:pull,push /x?y' > "$dir/escape"
       printf '\005{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:00"}]}' > "$dir/errors"
+      return ;;
+    fuzz_prefetch_files)
+      printf '{"version":"v1","files":[{"path":"/usr/bin/ls","ranges":null},{"path":"/usr/lib/libc.so","ranges":[[0,4096],[8192,4096]]},{"path":"/etc/hosts"}]}' > "$dir/json"
+      printf '/usr/bin/python3\n# comment\n  /a b \r\n\n/app/main.py' > "$dir/plain"
       return ;;
     fuzz_manifest)  # byte 0 picks the Content-Type (1: OCI manifest, 3: OCI index)
       local d=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef

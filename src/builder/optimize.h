@@ -28,26 +28,15 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include "base/result.h"
+#include "builder/prefetch_files.h"
 #include "meta/image.h"
 #include "storage/blob_backend.h"
 
 namespace nydus::builder {
-
-struct PrefetchFileEntry {
-  std::string path;
-  // [offset, size] byte ranges of the file; nullopt = the whole file.
-  std::optional<std::vector<std::pair<uint64_t, uint64_t>>> ranges;
-};
-
-// Parses a prefetch-files list (format above). Bounded: at most 1,000,000 entries.
-Result<std::vector<PrefetchFileEntry>> ParsePrefetchFiles(std::string_view text);
 
 struct OptimizeOptions {
   std::string output_bootstrap = "optimized_bootstrap";  // the reference's default

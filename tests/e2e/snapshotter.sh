@@ -228,6 +228,24 @@ check_output() { # LOG WHAT
   log "   $2: $(grep -xF "$EXPECT" "$1")"
 }
 
+# restart_and_reattach PID FSTYPE TASK EXEC_ID NEW: starts the (stopped) snapshotter again; it
+# must re-attach to nydusd PID (serving FSTYPE when given), an exec in the running TASK and a
+# new container NEW must print the app's output, and no nydusd may be started.
+restart_and_reattach() {
+  local pid=$1 fstype=$2 task=$3 exec_id=$4 new=$5 slog
+  snapshotter_start
+  wait_reconnect
+  slog=$E2E_TMP/logs/snapshotter-$SN_RUNS.log
+  grep -q "re-attached to nydusd pid $pid${fstype:+ .* ($fstype)}" "$slog" ||
+    fail "the restarted snapshotter did not re-attach to nydusd $pid${fstype:+ on $fstype}"
+  run "${CTR[@]}" -n k8s.io tasks exec --exec-id "$exec_id" "$task" python3 /app/main.py nydus e2e
+  check_output "$LAST_LOG" "exec in the running container${fstype:+ ($fstype)} after the restart"
+  run "${CTR[@]}" -n k8s.io run --rm --snapshotter nydus "$NIMG" "$new" python3 /app/main.py nydus e2e
+  check_output "$LAST_LOG" "new container after the restart"
+  [ "$(daemon_pids)" = "$pid" ] || fail "a new nydusd was started ($(daemon_pids | tr '\n' ' '))"
+  if grep -q "started nydusd" "$slog"; then fail "the restarted snapshotter started a nydusd"; fi
+}
+
 phase "Nydus image: CRI pull (snapshot annotations) + ctr run --snapshotter nydus"
 NIMG=$HOST/python:bookworm-nydus
 L0=$(reg_lines)
@@ -277,16 +295,7 @@ kill -0 "$NYDUSD1" 2>/dev/null || fail "nydusd died with the snapshotter"
 run "${CTR[@]}" -n k8s.io tasks exec --exec-id e1 py2 python3 -c \
   'import hashlib, pathlib; print(sum(1 for p in pathlib.Path("/usr/share/zoneinfo").rglob("*") if p.is_file() and hashlib.sha256(p.read_bytes()).digest()))'
 log "   while the snapshotter is down, the running container read $(tail -1 "$LAST_LOG") files"
-snapshotter_start
-wait_reconnect
-grep -q "re-attached to nydusd pid $NYDUSD1" "$E2E_TMP/logs/snapshotter-$SN_RUNS.log" ||
-  fail "the restarted snapshotter did not re-attach to nydusd $NYDUSD1"
-run "${CTR[@]}" -n k8s.io tasks exec --exec-id e2 py2 python3 /app/main.py nydus e2e
-check_output "$LAST_LOG" "exec in the running container after the restart"
-run "${CTR[@]}" -n k8s.io run --rm --snapshotter nydus "$NIMG" py3 python3 /app/main.py nydus e2e
-check_output "$LAST_LOG" "new container after the restart"
-[ "$(daemon_pids)" = "$NYDUSD1" ] || fail "a new nydusd was started ($(daemon_pids | tr '\n' ' '))"
-grep -q "started nydusd" "$E2E_TMP/logs/snapshotter-$SN_RUNS.log" && fail "the restarted snapshotter started a nydusd"
+restart_and_reattach "$NYDUSD1" "" py2 e2 py3
 run "${CTR[@]}" -n k8s.io tasks kill -s KILL py2
 for _ in $(seq 1 50); do "${CTR[@]}" -n k8s.io tasks ls -q | grep -qx py2 || break; \
   "${CTR[@]}" -n k8s.io tasks rm py2 >/dev/null 2>&1 || sleep 0.2; done
@@ -379,15 +388,7 @@ log "   nydusd $NYDUSD4 serves $MNT with the kernel's EROFS; the registry served
 # A restarted snapshotter re-attaches to the daemon on EROFS; a running container keeps working.
 run "${CTR[@]}" -n k8s.io run -d --snapshotter nydus "$NIMG" warm3 sleep 600
 snapshotter_stop
-snapshotter_start
-wait_reconnect
-grep -q "re-attached to nydusd pid $NYDUSD4 .* (erofs)" "$E2E_TMP/logs/snapshotter-$SN_RUNS.log" ||
-  fail "the restarted snapshotter did not re-attach to nydusd $NYDUSD4 on EROFS"
-run "${CTR[@]}" -n k8s.io tasks exec --exec-id e4 warm3 python3 /app/main.py nydus e2e
-check_output "$LAST_LOG" "exec in the running container (EROFS) after the restart"
-run "${CTR[@]}" -n k8s.io run --rm --snapshotter nydus "$NIMG" warm4 python3 /app/main.py nydus e2e
-check_output "$LAST_LOG" "new container after the restart"
-[ "$(daemon_pids)" = "$NYDUSD4" ] || fail "a new nydusd was started ($(daemon_pids | tr '\n' ' '))"
+restart_and_reattach "$NYDUSD4" erofs warm3 e4 warm4
 run "${CTR[@]}" -n k8s.io tasks kill -s KILL warm3
 for _ in $(seq 1 50); do "${CTR[@]}" -n k8s.io tasks rm warm3 >/dev/null 2>&1 && break; sleep 0.2; done
 run "${CTR[@]}" -n k8s.io containers rm warm3
