@@ -2,7 +2,8 @@
 # e2e.nydusd_registry_auth: nydusd against registries with basic auth (AUTH=1, htpasswd
 # testuser:testpassword, bearer-free) and TLS (TLS=1, self-signed):
 #   - auth in the config, and IMAGE_PULL_AUTH in the environment, both mount and read;
-#   - a wrong password fails the mount with a clear message (not the first read);
+#   - a wrong password, or none, fails the mount with a clear message (not the first read)
+#     when the blob cache is cold; a complete cache mounts without asking the registry;
 #   - TLS with skip_verify reads; TLS without it fails with a hint about skip_verify.
 # Credentials must never appear in the daemon's log.
 source "$(dirname "$0")/lib.sh"
@@ -49,8 +50,14 @@ registry_config "$E2E_TMP/bad.json" "$HOST" tree "$E2E_TMP/cache3" "\"auth\": \"
 expect_start_failure bad-auth "(401|credentials|unauthorized|Unauthenticated|PermissionDenied)" \
   --config "$E2E_TMP/bad.json" --mountpoint "$MNT" --bootstrap "$E2E_TMP/tree.boot"
 no_secret "$E2E_TMP/logs/fail-bad-auth.log"
+registry_config "$E2E_TMP/noauth-cold.json" "$HOST" tree "$E2E_TMP/cache4"
 expect_start_failure no-auth "(401|credentials|unauthorized|Unauthenticated|PermissionDenied)" \
-  --config "$E2E_TMP/noauth.json" --mountpoint "$MNT" --bootstrap "$E2E_TMP/tree.boot"
+  --config "$E2E_TMP/noauth-cold.json" --mountpoint "$MNT" --bootstrap "$E2E_TMP/tree.boot"
+# cache2 holds every chunk (the read above): that warm start asks the registry nothing
+nydusd_start warm-noauth "$MNT" "$E2E_TMP/tree.boot" "$E2E_TMP/noauth.json"
+grep -q "registry access not checked" "${NYDUSD_LOG[$MNT]}" || fail "the warm start checked the registry"
+verify_tree --no-root --exclude times/epoch-0 "$E2E_TMP/tree" "$MNT"
+nydusd_stop "$MNT"
 run "$TOOLS/registry.sh" stop "$REGISTRY_DIR"
 
 phase "TLS=1: self-signed registry with skip_verify"
