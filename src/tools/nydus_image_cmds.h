@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/json.h"
 #include "base/status.h"
 
 namespace CLI {
@@ -14,6 +15,13 @@ class App;
 namespace nydus::tools {
 
 inline constexpr const char* kNydusImageVersion = "2.2.5-nydus-cpp";
+
+// `["id1", "id2"]`, the blob list of the reference's log lines.
+std::string BlobListString(const std::vector<std::string>& ids);
+// Writes the reference's --output-json of create/merge/optimize to `path`: {"version",
+// "bootstrap", "blobs", "trace"} plus the fields of `extra`.
+Status WriteBuildOutputJson(const std::string& path, const std::string& bootstrap,
+                            const std::vector<std::string>& blobs, Json extra = Json::object());
 
 struct CreateArgs {
   std::string source;

@@ -73,10 +73,21 @@ static Result<builder::BuildOptions> ToBuildOptions(const CreateArgs& a) {
   return o;
 }
 
-static std::string BlobListString(const std::vector<std::string>& ids) {
+std::string BlobListString(const std::vector<std::string>& ids) {
   std::string s = "[";
   for (size_t i = 0; i < ids.size(); ++i) s += (i ? ", \"" : "\"") + ids[i] + "\"";
   return s + "]";
+}
+
+Status WriteBuildOutputJson(const std::string& path, const std::string& bootstrap,
+                            const std::vector<std::string>& blobs, Json extra) {
+  Json j;
+  j["version"] = kNydusImageVersion;
+  j["bootstrap"] = bootstrap;
+  j["blobs"] = blobs;
+  j["trace"] = Json::object();
+  for (auto& [key, value] : extra.items()) j[key] = std::move(value);
+  return WriteWholeFile(path, AsBytes(j.dump(2)));
 }
 
 Status RunCreate(const CreateArgs& a) {
@@ -89,15 +100,9 @@ Status RunCreate(const CreateArgs& a) {
           << "data blobs: " << BlobListString(res.blob_ids);
   LOG_INFO("successfully built RAFS filesystem: \n{}", summary.str());
   if (!a.output_json.empty()) {
-    Json j;
-    j["version"] = kNydusImageVersion;
-    j["bootstrap"] = res.bootstrap_path;
-    j["blobs"] = res.blob_ids;
-    j["trace"] = Json::object();
-    j["fs_version"] = a.fs_version;
-    j["compressor"] = a.compressor;
-    std::string text = j.dump(2);
-    RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
+    RETURN_IF_ERROR(WriteBuildOutputJson(a.output_json, res.bootstrap_path, res.blob_ids,
+                                         {{"fs_version", a.fs_version},
+                                          {"compressor", a.compressor}}));
   }
   return Status::OK();
 }

@@ -65,20 +65,10 @@ Status RunMerge(const MergeArgs& a) {
     while (std::getline(std::cin, line)) o.prefetch_patterns.push_back(line);
   }
   ASSIGN_OR_RETURN(builder::MergeResult res, builder::Merge(o));
-  std::string ids = "[";
-  for (size_t i = 0; i < res.blob_ids.size(); ++i)
-    ids += (i ? ", \"" : "\"") + res.blob_ids[i] + "\"";
-  ids += "]";
   LOG_INFO("successfully merged {} bootstraps: meta blob path: {}, data blobs: {}",
-           a.sources.size(), res.bootstrap_path, ids);
+           a.sources.size(), res.bootstrap_path, BlobListString(res.blob_ids));
   if (!a.output_json.empty()) {
-    Json j;
-    j["version"] = kNydusImageVersion;
-    j["bootstrap"] = res.bootstrap_path;
-    j["blobs"] = res.blob_ids;
-    j["trace"] = Json::object();
-    std::string text = j.dump(2);
-    RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
+    RETURN_IF_ERROR(WriteBuildOutputJson(a.output_json, res.bootstrap_path, res.blob_ids));
   }
   return Status::OK();
 }

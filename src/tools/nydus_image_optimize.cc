@@ -63,15 +63,11 @@ Status RunOptimize(const OptimizeArgs& a) {
                static_cast<unsigned long long>(r.prefetch_blob.compressed_size),
                static_cast<unsigned long long>(r.skipped));
   if (!a.output_json.empty()) {
-    Json j;
-    j["version"] = kNydusImageVersion;
-    j["bootstrap"] = r.bootstrap_path;
-    j["blobs"] = r.blob_ids;
-    j["trace"] = Json::object();
-    j["prefetch_blob"] = r.prefetch_blob.blob_id;  // ours: which of `blobs` is new
-    j["prefetch_blob_size"] = r.prefetch_blob.compressed_size;
-    const std::string text = j.dump(2);
-    RETURN_IF_ERROR(WriteWholeFile(a.output_json, AsBytes(text)));
+    // ours: which of `blobs` is new, and its size
+    RETURN_IF_ERROR(WriteBuildOutputJson(
+        a.output_json, r.bootstrap_path, r.blob_ids,
+        {{"prefetch_blob", r.prefetch_blob.blob_id},
+         {"prefetch_blob_size", r.prefetch_blob.compressed_size}}));
   }
   return Status::OK();
 }
